@@ -1,0 +1,433 @@
+"""Synthetic benchmark: release formats, truth, determinism, geometry and noise statistics.
+
+Trees are generated once per module at tiny scales (tens of faces) and read
+back with the real loaders (``aniso.data.open_dataset``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from aniso.data import DATASETS, open_dataset
+from aniso.data import synthetic as S
+from aniso.data.face_model import (
+    FaceParams,
+    default_model,
+    face3d_path,
+    load_face3d,
+    mirror_params,
+    rotation_matrix,
+    spline_basis,
+)
+from aniso.topology import get_scheme
+
+SIZE = 128
+SCALES = {"300w": 0.005, "wflw": 0.005, "aflw": 0.002}
+NONE = dict.fromkeys(("pose", "expression", "illumination", "makeup", "occlusion", "blur"), False)
+
+
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory):
+    base = tmp_path_factory.mktemp("synthetic")
+    return {name: S.generate(name, base / name, seed=0, scale=sc, image_size=SIZE, progress=False)
+            for name, sc in SCALES.items()}
+
+
+def _all_records(name, root):
+    subsets = {"300w": ("train", "full", "private"), "wflw": ("train", "test"), "aflw": ("train", "full")}[name]
+    return [r for sub in subsets for r in open_dataset(name, root, sub)]
+
+
+# --------------------------------------------------------------------------- plan and layout
+
+
+def test_plan_counts_follow_scale():
+    assert S.plan("300w", 1.0) == {"afw": 337, "helen/trainset": 2000, "lfpw/trainset": 811, "helen/testset": 330,
+                                   "lfpw/testset": 224, "ibug": 135, "300W/01_Indoor": 300, "300W/02_Outdoor": 300}
+    assert S.plan("wflw", 1.0) == {"train": 7500, "test": 2500}
+    assert S.plan("aflw", 1.0) == {"train": 20000, "test": 4386}
+    assert S.plan("wflw", 0.1) == {"train": 750, "test": 250}
+    assert set(S.plan("300w", 1e-6).values()) == {S.MIN_FACES}
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="scale"):
+            S.plan("300w", bad)
+    with pytest.raises(ValueError, match="300w, wflw, aflw"):
+        S.plan("cofw", 0.1)
+
+
+@pytest.mark.parametrize("name", ["300w", "wflw", "aflw"])
+def test_every_subset_loads_with_clean_landmarks(trees, name):
+    root = trees[name]
+    n_points = get_scheme(name).n_points
+    c = S.plan(name, SCALES[name])
+    if name == "300w":
+        expected = {"train": c["afw"] + c["helen/trainset"] + c["lfpw/trainset"],
+                    "common": c["helen/testset"] + c["lfpw/testset"], "challenging": c["ibug"],
+                    "full": c["helen/testset"] + c["lfpw/testset"] + c["ibug"],
+                    "private": c["300W/01_Indoor"] + c["300W/02_Outdoor"]}
+    elif name == "wflw":
+        expected = {"train": c["train"], "test": c["test"]}
+    else:
+        expected = {"train": c["train"], "full": c["test"]}
+    for subset in DATASETS[name]:
+        recs = open_dataset(name, root, subset)
+        assert len(recs) > 0, subset
+        if subset in expected:
+            assert len(recs) == expected[subset], subset
+        for r in recs:
+            assert r.landmarks.shape == (n_points, 2)
+            assert r.clean_landmarks is not None and r.clean_landmarks.shape == (n_points, 2)
+            assert {"yaw", "pitch", "roll"} <= set(r.attributes)
+            assert r.key.endswith("#0")
+    img = recs[0].load_image()
+    assert img.shape == (SIZE, SIZE, 3) and img.dtype == np.uint8
+    assert img.std() > 10  # a picture, not a blank
+
+
+def test_300w_layout_like_the_release(trees):
+    root = trees["300w"]
+    assert (root / "ibug" / "image_092 _01.jpg").is_file() and (root / "ibug" / "image_092 _01.pts").is_file()
+    keys = {r.key for r in open_dataset("300w", root, "challenging")}
+    assert "ibug/image_092 _01.jpg#0" in keys
+    assert sorted(p.name for p in (root / "300W" / "01_Indoor").glob("*.png"))[0] == "indoor_001.png"
+    assert (root / "300W" / "02_Outdoor" / "outdoor_001.pts").is_file()
+    assert any((root / "lfpw" / "testset").glob("image_0001.png"))
+    assert any((root / "afw").glob("*.jpg")) and any((root / "helen" / "trainset").glob("*.jpg"))
+    text = next((root / "afw").glob("*.pts")).read_text()
+    assert text.startswith("version: 1\nn_points:  68\n{\n") and text.endswith("}\n")
+
+
+def test_wflw_lists_and_attribute_files(trees):
+    root = trees["wflw"]
+    ann = root / "WFLW_annotations"
+    test_lines = (ann / "list_98pt_rect_attr_train_test" / "list_98pt_rect_attr_test.txt").read_text().splitlines()
+    assert all(len(line.split()) == 207 for line in test_lines)
+    assert (ann / "list_98pt_test" / "list_98pt_test.txt").read_text().splitlines() == test_lines
+    for flag, fname in S.WFLW_LIST_NAMES.items():
+        lines = (ann / "list_98pt_test" / f"list_98pt_test_{fname}.txt").read_text().splitlines()
+        subset = open_dataset("wflw", root, flag)
+        assert len(lines) == len(subset)
+        # Quotas keep every attribute subset populated in a small tree.
+        assert len(subset) >= 6, flag
+        assert all(r.attributes[flag] == 1 for r in subset)
+
+
+def test_aflw_mat_fields(trees):
+    from aniso.data.formats import read_aflw_mat
+
+    root = trees["aflw"]
+    mat = read_aflw_mat(root / "AFLWinfo_release.mat")
+    counts = S.plan("aflw", SCALES["aflw"])
+    assert mat.n_train == counts["train"] and len(mat.names) == sum(counts.values())
+    assert all(n.split("/")[0] in ("0", "2", "3") and n.split("/")[1].startswith("image") for n in mat.names)
+    assert all((root / "flickr" / n).is_file() for n in mat.names)
+    full = open_dataset("aflw", root, "full")
+    frontal = open_dataset("aflw", root, "frontal")
+    assert 0 < len(frontal) <= len(full)
+    assert all(r.attributes["visible"].all() for r in frontal)
+    for r in full:
+        w, h = r.box[2] - r.box[0], r.box[3] - r.box[1]
+        assert w > 0 and h > 0
+        # The box holds the landmarks (a square face box around them).
+        assert (r.landmarks >= r.box[:2] - 1).all() and (r.landmarks <= r.box[2:] + 1).all()
+
+
+@pytest.mark.parametrize("name", ["300w", "wflw", "aflw"])
+def test_landmarks_inside_the_image(trees, name):
+    for r in _all_records(name, trees[name]):
+        for pts in (r.landmarks, r.clean_landmarks):
+            assert (pts >= 0).all() and (pts <= SIZE - 1).all()
+
+
+# --------------------------------------------------------------------------- determinism and safety
+
+
+def _annotation_bytes(root: Path) -> dict:
+    files = [p for p in root.rglob("*") if p.suffix in (".pts", ".txt", ".mat", ".npz", ".jpg", ".png")]
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in files}
+
+
+@pytest.mark.parametrize("name, scale", [("300w", 1e-6), ("wflw", 1e-6), ("aflw", 1e-6)])
+def test_same_seed_same_bytes_other_seed_differs(tmp_path, name, scale):
+    kw = dict(scale=scale, image_size=48, progress=False)  # small images: the files, not the pictures, matter here
+    a = _annotation_bytes(S.generate(name, tmp_path / "a", seed=3, **kw))
+    b = _annotation_bytes(S.generate(name, tmp_path / "b", seed=3, **kw))
+    c = _annotation_bytes(S.generate(name, tmp_path / "c", seed=4, **kw))
+    assert a.keys() == b.keys() and len(a) > 0
+    assert all(a[k] == b[k] for k in a)
+    ann = [k for k in a if k.endswith((".pts", ".txt", ".mat"))]
+    assert ann
+    assert any(a[k] != c.get(k) for k in ann)
+
+
+def test_refuses_non_empty_output_and_leaves_it_alone(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="not empty"):
+        S.generate("aflw", out, scale=1e-6, image_size=48, progress=False)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary folder left behind
+    S.generate("aflw", out, scale=1e-6, image_size=48, progress=False, force=True)
+    assert not (out / "keep.txt").exists() and (out / "synthetic_truth.npz").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_a_crash_leaves_nothing_half_written(tmp_path, monkeypatch):
+    calls = {"n": 0}
+    real = S.sample_face
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise RuntimeError("boom")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(S, "sample_face", failing)
+    with pytest.raises(RuntimeError, match="boom"):
+        S.generate("wflw", tmp_path / "out", scale=0.001, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_runs_and_refuses_non_empty(tmp_path):
+    out = tmp_path / "w300"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "aniso.synth", "300w", str(out), "--scale", "0.01", "--quiet"]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "wrote 300w" in done.stdout
+    assert len(open_dataset("300w", out, "challenging")) == S.plan("300w", 0.01)["ibug"]
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 2 and "not empty" in again.stderr
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def test_mean_face_location_and_errors(tmp_path, monkeypatch):
+    assert face3d_path().name == "face3d_68.csv"
+    assert load_face3d().shape == (68, 3)
+    monkeypatch.setenv("ANISO_SHARED", str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        face3d_path()
+    bad = tmp_path / "data" / "face3d_68.csv"
+    bad.parent.mkdir()
+    bad.write_text("# comment\nx,y,z\n1,2,3\n1,2\n")
+    monkeypatch.setenv("ANISO_SHARED", str(tmp_path))
+    assert face3d_path() == bad
+    with pytest.raises(ValueError, match="line 4"):
+        load_face3d()
+
+
+def test_spline_basis_interpolates_and_reproduces_lines():
+    b = spline_basis(5, np.arange(5.0))
+    np.testing.assert_allclose(b, np.eye(5), atol=1e-12)
+    t = np.linspace(0, 4, 9)
+    # A straight line of control points stays a straight line (natural spline).
+    np.testing.assert_allclose(spline_basis(5, t) @ np.arange(5.0), t, atol=1e-12)
+    np.testing.assert_allclose(spline_basis(5, t).sum(axis=1), 1.0, atol=1e-12)
+
+
+def test_rotation_conventions():
+    nose = np.array([0.0, 0.0, -30.0])  # in front of the origin, toward the camera
+    assert (rotation_matrix(30, 0, 0) @ nose)[0] > 0    # yaw > 0: nose to the image right
+    assert (rotation_matrix(0, 20, 0) @ nose)[1] < 0    # pitch > 0: nose up
+    right = np.array([10.0, 0.0, 0.0])
+    assert (rotation_matrix(0, 0, 30) @ right)[1] > 0   # roll > 0: clockwise in the image (y down)
+
+
+@pytest.mark.parametrize("name", ["300w", "wflw", "aflw"])
+@pytest.mark.parametrize("yaw, pitch, roll", [(12.0, 4.0, 6.0), (38.0, -8.0, 10.0), (65.0, 5.0, -15.0)])
+def test_mirror_consistency(name, yaw, pitch, roll):
+    """A face at yaw +y, flipped with the scheme's map, equals the same face drawn at yaw -y."""
+    model = default_model()
+    ident = tuple(np.linspace(-1.5, 1.5, 12))
+    expr = (0.4, 0.5, 0.3, 0.2)
+    a = FaceParams(identity=ident, expression=expr, gaze=(0.0, 0.05), yaw=yaw, pitch=pitch, roll=roll,
+                   distance=800.0, scale=0.45, cx=52.0, cy=66.0)
+    b = FaceParams(identity=ident, expression=expr, gaze=(0.0, 0.05), yaw=-yaw, pitch=pitch, roll=-roll,
+                   distance=800.0, scale=0.45, cx=SIZE - 1 - 52.0, cy=66.0)
+    fa, fb = model.project(a), model.project(b)
+    scheme = get_scheme(name)
+    np.testing.assert_allclose(scheme.flip(fb.landmarks(name), SIZE), fa.landmarks(name), atol=1e-6)
+    if name == "aflw":
+        np.testing.assert_array_equal(fb.visible19[list(scheme.mirror)], fa.visible19)
+    if yaw > 30:
+        assert fa.jaw_hidden.any()  # the self-occlusion step is part of what is compared
+
+
+def test_mirror_params_with_asymmetry_and_gaze():
+    model = default_model()
+    p = FaceParams(identity=tuple(np.linspace(1, -1, 12)), asymmetry=(0.8, -0.6), gaze=(0.15, -0.05),
+                   expression=(0.2, 0.1, 0.0, 0.0), yaw=-27.0, pitch=9.0, roll=-5.0, scale=0.5, cx=70.0, cy=60.0)
+    fa, fb = model.project(p), model.project(mirror_params(p, SIZE))
+    for name in ("300w", "wflw", "aflw"):
+        np.testing.assert_allclose(get_scheme(name).flip(fb.landmarks(name), SIZE), fa.landmarks(name), atol=1e-6)
+
+
+def test_wflw_and_300w_shapes_agree_where_the_schemes_share_points():
+    f = default_model().project(FaceParams(yaw=20.0, pitch=5.0, expression=(0.5, 0.2, 0.1, 0.0)))
+    a, b = f.lm68, f.lm98
+    np.testing.assert_allclose(b[0:33:2], a[0:17])            # contour: every second point is a 68-point jaw point
+    np.testing.assert_allclose(b[33:38], a[17:22])            # brow upper arcs
+    np.testing.assert_allclose(b[42:47], a[22:27])
+    np.testing.assert_allclose(b[51:60], a[27:36])            # nose
+    np.testing.assert_allclose(b[[60, 64, 68, 72]], a[[36, 39, 42, 45]])  # eye corners (WFLW order)
+    np.testing.assert_allclose(b[76:96], a[48:68])            # lips
+    c = f.lm19
+    np.testing.assert_allclose(c[[6, 8, 9, 11]], a[[36, 39, 42, 45]])
+    np.testing.assert_allclose(c[[12, 13, 14, 15, 17, 18]], a[[31, 30, 35, 48, 54, 8]])
+    np.testing.assert_allclose(c[[7, 10]], b[[96, 97]])      # eye centres = pupils
+    # WFLW brows, frontal: the lower arc (knots 3.2, 2.4, 1.6, 0.8) lies below the upper arc.
+    g = default_model().project(FaceParams(scale=1.0, cx=0.0, cy=0.0))
+    for lower, upper in ((g.lm98[38:42], g.lm98[33:38]), (g.lm98[47:51][::-1], g.lm98[42:47])):
+        t = np.array([0.8, 1.6, 2.4, 3.2]) if lower is not g.lm98[38:42] else np.array([3.2, 2.4, 1.6, 0.8])
+        y_up = np.interp(t, np.arange(5.0), upper[:, 1])
+        assert (lower[:, 1] > y_up + 1.0).all()
+
+
+def test_self_occlusion_moves_only_the_far_jaw():
+    model = default_model()
+    assert not model.project(FaceParams(yaw=0.0)).jaw_hidden.any()
+    assert not model.project(FaceParams(yaw=15.0)).jaw_hidden.any()
+    f = model.project(FaceParams(yaw=45.0))      # nose to the image right: the right-hand jaw turns away
+    hidden = np.flatnonzero(f.jaw_hidden)
+    assert len(hidden) >= 10 and (hidden > 32).all()
+    # A hidden jaw point projects inside the face; its label moves out to the silhouette.
+    p = FaceParams(yaw=45.0)
+    jaw3d = spline_basis(17, np.arange(65) / 4.0) @ model.shape3d(p)[:17]
+    cam = jaw3d @ rotation_matrix(45.0, 0.0, 0.0).T
+    bare_x = cam[:, 0] * p.distance / (cam[:, 2] + p.distance) * p.scale + p.cx
+    np.testing.assert_allclose(f.jaw_dense[~f.jaw_hidden, 0], bare_x[~f.jaw_hidden], atol=1e-9)
+    shift = f.jaw_dense[hidden, 0] - bare_x[hidden]
+    assert (shift > 0).all() and shift.max() > 0.05 * np.ptp(f.jaw_dense[:, 0])
+    g = model.project(FaceParams(yaw=-45.0))
+    assert (np.flatnonzero(g.jaw_hidden) < 32).all()
+
+
+def test_aflw_far_side_points_hidden_at_large_yaw():
+    f = default_model().project(FaceParams(yaw=70.0))
+    assert not f.visible19[11] and not f.visible19[14]      # far eye corner, far nostril
+    assert f.visible19[[0, 6, 12, 13, 16, 18]].all()        # near side and midline stay visible
+    assert default_model().project(FaceParams(yaw=5.0)).visible19.all()
+
+
+# --------------------------------------------------------------------------- distributions and flags
+
+
+def test_pose_imbalance():
+    rng = np.random.default_rng(0)
+    yaws = np.abs([S.sample_pose(rng, "300w")[0] for _ in range(4000)])
+    assert (yaws < 20).mean() > 0.75
+    assert 0.03 < (yaws > 45).mean() < 0.10
+    hard = np.abs([S.sample_pose(rng, "ibug")[0] for _ in range(2000)])
+    assert (hard > 45).mean() > 2 * (yaws > 45).mean()
+
+
+def test_pose_imbalance_in_a_generated_tree(trees):
+    yaws = np.abs([r.attributes["yaw"] for r in _all_records("wflw", trees["wflw"])])
+    assert (yaws < 20).mean() > 0.6
+    assert (yaws > 30).any()
+
+
+def test_wflw_pose_flag_matches_stored_pose(trees):
+    recs = _all_records("wflw", trees["wflw"])
+    for r in recs:
+        a = r.attributes
+        large = abs(a["yaw"]) > 30 or abs(a["pitch"]) > 25 or abs(a["roll"]) > 30
+        assert a["pose"] == int(large), r.key
+
+
+def test_blur_and_occlusion_flags_are_honest():
+    """Same face with and without an attribute: the flag follows what the image shows."""
+    sharp = S.sample_face("wflw", "wflw", [11, 1], SIZE, wants=dict(NONE), pose=(0, 0, 0))
+    blurred = S.sample_face("wflw", "wflw", [11, 1], SIZE, wants=dict(NONE, blur=True), pose=(0, 0, 0))
+    assert sharp.flags["blur"] == 0 and blurred.flags["blur"] == 1
+    box = np.r_[sharp.clean.min(0), sharp.clean.max(0)].astype(int)
+
+    def detail(img):
+        crop = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)[box[1]:box[3], box[0]:box[2]].astype(np.float64)
+        return cv2.Laplacian(cv2.GaussianBlur(crop, (0, 0), 0.7), cv2.CV_64F).var()
+
+    assert detail(blurred.image) < 0.6 * detail(sharp.image)
+    occluded = S.sample_face("wflw", "wflw", [11, 2], SIZE, wants=dict(NONE, occlusion=True))
+    assert occluded.flags["occlusion"] == 1
+    assert (~occluded.visible).sum() >= S.occlusion_minimum(98)
+    assert sharp.visible.all() and sharp.flags["occlusion"] == 0
+
+
+def test_quota_wants_exact_shares():
+    w = S.quota_wants(S.PROFILES["wflw"], 2500, [0, 1])
+    counts = {k: sum(x[k] for x in w) for k in w[0]}
+    assert counts == {"pose": 326, "expression": 314, "illumination": 698, "makeup": 206, "occlusion": 736,
+                      "blur": 773}
+    small = S.quota_wants(S.PROFILES["wflw"], 20, [0, 1])
+    assert all(sum(x[k] for x in small) == S.MIN_FACES for k in small[0])
+
+
+# --------------------------------------------------------------------------- annotation noise
+
+
+def _tangent_frame(clean, scheme):
+    t = clean[..., scheme.tangent_next, :] - clean[..., scheme.tangent_prev, :]
+    norm = np.linalg.norm(t, axis=-1, keepdims=True)
+    t = t / np.where(norm > 0, norm, 1.0)  # points on no curve keep a zero tangent (not used)
+    n = np.stack([-t[..., 1], t[..., 0]], axis=-1)
+    return t, n
+
+
+def test_noise_is_anisotropic_in_a_generated_tree(trees):
+    recs = _all_records("wflw", trees["wflw"])
+    scheme = get_scheme("wflw")
+    clean = np.stack([r.clean_landmarks for r in recs])
+    res = np.stack([r.landmarks for r in recs]) - clean
+    t, n = _tangent_frame(clean, scheme)
+    c = scheme.has_tangent
+    along = (res[:, c] * t[:, c]).sum(-1)
+    across = (res[:, c] * n[:, c]).sum(-1)
+    ratio = along.std() / across.std()
+    cfg = S.NoiseConfig()
+    assert 0.8 * cfg.along / cfg.across < ratio < 1.2 * cfg.along / cfg.across
+    corners = res[:, list(scheme.corners)].reshape(-1, 2)
+    sx, sy = corners.std(axis=0)
+    assert 0.8 < sx / sy < 1.25
+    # Corners get the small isotropic noise, about the across-contour level.
+    assert 0.7 < corners.std() / across.std() < 1.4
+
+
+def test_noise_levels_in_units_of_the_inter_ocular_distance():
+    cfg = S.NoiseConfig(along=0.05, across=0.0, corner=0.02)
+    scheme = get_scheme("300w")
+    rng = np.random.default_rng(0)
+    base = default_model().project(FaceParams(scale=0.5, cx=64, cy=64))
+    clean = base.lm68
+    res = np.stack([S.annotation_noise(clean, "300w", 40.0, cfg, rng) - clean for _ in range(3000)])
+    t, n = _tangent_frame(clean, scheme)
+    c = scheme.has_tangent
+    # No noise across the contour at all, the configured level along it.
+    np.testing.assert_allclose((res[:, c] * n[c]).sum(-1), 0.0, atol=1e-9)
+    assert abs((res[:, c] * t[c]).sum(-1).std() / 40.0 - 0.05) < 0.003
+    corner = res[:, list(scheme.corners)]
+    assert abs(corner.std() / 40.0 - 0.02) < 0.002
+    with pytest.raises(ValueError, match="along"):
+        S.NoiseConfig(along=-0.1)
+
+
+def test_sample_face_reports_iod_and_noise_scale():
+    s = S.sample_face("300w", "300w", [5, 5], SIZE, wants=dict(NONE), pose=(0, 0, 0))
+    iod = np.linalg.norm(s.clean[36] - s.clean[45])
+    assert abs(s.iod - iod) < 0.1 * iod  # frontal: the frontal-equivalent distance is the measured one
+    assert 0.25 * SIZE < iod < 0.6 * SIZE
+
+
+def test_contact_sheet_is_written(tmp_path):
+    out = S.contact_sheet(tmp_path / "sheet.png", seed=0, image_size=64)
+    img = cv2.imread(str(out))
+    assert img is not None and img.shape[0] > 100 and img.shape[1] > 300
