@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aniso import paper, reporting, tables
+from aniso import files, paper, reporting, tables
 
 
 class FakeRun:
@@ -126,7 +126,7 @@ class TestTables:
     def test_atomic_write_leaves_old_file_on_failure(self, tmp_path, monkeypatch):
         p = tmp_path / "f.txt"
         reporting.atomic_write_text(p, "old")
-        monkeypatch.setattr(reporting.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
+        monkeypatch.setattr(files.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
         with pytest.raises(OSError):
             reporting.atomic_write_text(p, "new")
         assert p.read_text() == "old"
@@ -162,3 +162,12 @@ class TestPaper:
         sizes = {1: 16 * 3, 2: 12 * 2 - 6, 3: 7 * 7 * 3, 4: 5 * 3, 5: (6 * 3 - 2) + (6 * 3 - 3), 6: 18}
         for n, size in sizes.items():
             assert len(paper.paper_table(n)) == size, n
+
+
+def test_atomic_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    p = files.atomic_write(tmp_path / "a.txt", "x")
+    assert (p.stat().st_mode & 0o777) == (0o666 & ~umask)

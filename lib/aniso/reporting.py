@@ -24,15 +24,15 @@ images (95% interval, seeded), and the run means are compared:
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .files import atomic_write
 
 __all__ = [
     "atomic_write_text", "fmt_pm", "runs_table", "markdown_table", "latex_table", "write_table", "Verdict", "compare",
@@ -45,18 +45,8 @@ SECTION_ORDER = ["table1", "table2", "table3", "table4", "table5", "table6", "fi
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    """Write ``text`` to ``path`` through a temporary file and a rename (:mod:`aniso.files`)."""
+    return atomic_write(path, text)
 
 
 def fmt_pm(mean: float | None, std: float | None = None, digits: int = 2) -> str:
@@ -209,7 +199,7 @@ def compare(better, worse, subset: str, norm: str, claim: str, n_boot: int = 200
     numbers = (f"NME {fmt_pm(a_runs.mean(), _sd(a_runs))}% vs {fmt_pm(b_runs.mean(), _sd(b_runs))}% "
                f"(mean ± std over {len(a_runs)} and {len(b_runs)} runs); gain {diff:+.2f} points "
                f"[{lo:+.2f}, {hi:+.2f}] (95% paired bootstrap over {len(d)} images), Wilcoxon p = {ptxt}; "
-               f"every run better: {'yes' if separate else 'no'}")
+               f"every run better: {('yes' if separate else 'no') if min(len(a_runs), len(b_runs)) > 1 else 'n/a (one run)'}")
     stats = dict(a_mean=float(a_runs.mean()), a_std=_sd(a_runs), b_mean=float(b_runs.mean()), b_std=_sd(b_runs),
                  runs_a=len(a_runs), runs_b=len(b_runs), diff=diff, ci_low=lo, ci_high=hi, n_images=len(d),
                  p_wilcoxon=p, runs_separate=separate)
@@ -282,9 +272,13 @@ def spread_verdict(a_records, b_records, subset: str, norm: str, claim: str) -> 
 
 
 def relative_gain(paper_a: float, paper_b: float, ours_a: float, ours_b: float, a: str, b: str) -> str:
-    """One sentence: how much lower A's NME is than B's, in the paper and here."""
-    return (f"{a} vs {b}: paper {paper_a:.2f} vs {paper_b:.2f} ({100 * (paper_b - paper_a) / paper_b:+.1f}% lower), "
-            f"ours {ours_a:.2f} vs {ours_b:.2f} ({100 * (ours_b - ours_a) / ours_b:+.1f}% lower)")
+    """One sentence: how much lower (or higher) A's NME is than B's, in the paper and here."""
+    def rel(x, y):
+        g = 100 * (y - x) / y
+        return f"{abs(g):.1f}% {'lower' if g >= 0 else 'higher'}"
+
+    return (f"{a} vs {b}: paper {paper_a:.2f} vs {paper_b:.2f} ({rel(paper_a, paper_b)}), "
+            f"ours {ours_a:.2f} vs {ours_b:.2f} ({rel(ours_a, ours_b)})")
 
 
 def write_section(results_dir: str | Path, name: str, title: str, body: str, verdicts=(), meta: dict | None = None) -> Path:
@@ -325,7 +319,7 @@ def build_report(results_dir: str | Path) -> Path:
         f"**{first.get('data', '?')}**; finished {timings.get('finished', time.strftime('%Y-%m-%d'))}.",
         f"- Total time of the notebooks: {timings.get('total_seconds', float('nan')) / 60:.1f} min "
         f"({', '.join(f'{k} {v / 60:.1f}' for k, v in timings.get('seconds', {}).items())} min).",
-        f"- Library versions, commit, seeds and configurations of every run: `runs/*.json`.",
+        "- Library versions, commit, seeds and configurations of every run: `runs/*.json`.",
         "",
         "Synthetic data cannot reproduce the paper's absolute numbers (they are NMEs on photographs); "
         "what can reproduce is each claim's direction and size relative to the baselines, run here under the "

@@ -83,7 +83,8 @@ import numpy as np
 
 from ..topology import get_scheme
 from .face_model import FaceModel, FaceParams, ProjectedFace, default_model
-from .formats import atomic_write_bytes, format_wflw_line, write_aflw_mat, write_pts, write_wflw_list
+from ..files import atomic_write
+from .formats import format_wflw_line, write_aflw_mat, write_pts, write_wflw_list
 from .render import HAIR_COLOURS, SKIN_TONES, Appearance, Occluder, occluder_mask, render
 from .truth import TRUTH_FILE, record_key, write_truth
 
@@ -601,17 +602,6 @@ def _folder_code(dataset: str, folder: str) -> int:
     return zlib.crc32(f"{dataset}/{folder}".encode("utf-8"))
 
 
-_MAT_HEADER = b"MATLAB 5.0 MAT-file, written by aniso.data.synthetic"
-
-
-def _fix_mat_header(path: Path) -> None:
-    """Replace the creation time scipy writes into a .mat header, so equal seeds give equal bytes."""
-    data = bytearray(path.read_bytes())
-    if len(data) >= 116 and data[:10] == b"MATLAB 5.0":
-        data[:116] = _MAT_HEADER.ljust(116, b" ")
-        atomic_write_bytes(path, bytes(data))
-
-
 # --------------------------------------------------------------------------- whole trees
 
 
@@ -726,7 +716,6 @@ def _write_aflw(root: Path, counts, seed, image_size, noise, bar):
     mat = root / "AFLWinfo_release.mat"
     write_aflw_mat(mat, np.asarray(bbox)[inv], np.asarray(data)[inv], np.asarray(mask)[inv],
                    [names[j] for j in inv], ra, n_train=n_train)
-    _fix_mat_header(mat)
     frontal = int(np.asarray(mask)[n_train:].all(axis=1).sum())
     return [keys[j] for j in inv], [clean[j] for j in inv], [pose[j] for j in inv], {"frontal_test_faces": frontal}
 
@@ -779,7 +768,7 @@ def generate(
             "scale": float(scale), "image_size": int(image_size), "noise": asdict(noise), "counts": counts,
             "faces": len(keys), "truth_file": TRUTH_FILE, **extra,
         }
-        atomic_write_bytes(tmp / INFO_FILE, (json.dumps(info, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+        atomic_write(tmp / INFO_FILE, (json.dumps(info, indent=1, sort_keys=True) + "\n").encode("utf-8"))
         # mkdtemp and the atomic writers create owner-only files; a data set is for everyone.
         for dirpath, _dirs, files in os.walk(tmp):
             os.chmod(dirpath, 0o755)
@@ -872,6 +861,4 @@ def contact_sheet(path: str | Path, seed: int = 0, image_size: int = 160, noise:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
-    out = atomic_write_bytes(Path(path), buf.getvalue())
-    os.chmod(out, 0o644)
-    return out
+    return atomic_write(Path(path), buf.getvalue())

@@ -13,11 +13,11 @@ synthetic sets, which draw one face per image).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from ..files import atomic_path
 
 __all__ = ["TRUTH_FILE", "write_truth", "read_truth", "attach_truth", "record_key"]
 
@@ -44,15 +44,8 @@ def write_truth(root: str | Path, keys, clean: np.ndarray, pose: np.ndarray) -> 
     if pose.shape != (len(keys), 3):
         raise ValueError(f"write_truth: pose must be ({len(keys)}, 3), got {pose.shape}")
     target = root / TRUTH_FILE
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=".truth-", suffix=".npz")
-    os.close(fd)
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, keys=keys, clean=clean, pose=pose)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, keys=keys, clean=clean, pose=pose)
     return target
 
 
