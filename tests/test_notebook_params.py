@@ -49,3 +49,31 @@ def test_notebook_house_style(path):
     assert not any(c.get("outputs") for c in cells if c["cell_type"] == "code")
     assert "check_parameters(globals())" in code
     assert any("# NBVAL_CHECK_OUTPUT" in "".join(c["source"]) for c in cells)
+
+
+def _papermill(tmp_path, *params):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    cmd = [sys.executable, "-m", "papermill", str(root / "notebooks" / "table1.ipynb"), str(tmp_path / "out.ipynb"),
+           "--kernel", "python3", "-p", "results_dir", str(tmp_path / "results"), *params]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=root)
+
+
+def test_papermill_unknown_parameter_fails_before_training(tmp_path):
+    proc = _papermill(tmp_path, "-p", "epoch", "3")
+    assert proc.returncode != 0
+    out = (tmp_path / "out.ipynb").read_text()
+    assert "unknown notebook parameter" in out and "epoch" in out
+    assert "papermill --help-notebook" in out
+    assert not (tmp_path / "results").exists()
+
+
+def test_papermill_bad_data_root_fails_before_training(tmp_path):
+    (tmp_path / "empty").mkdir()
+    proc = _papermill(tmp_path, "-p", "data_root", str(tmp_path / "empty"), "-p", "profile", "smoke")
+    assert proc.returncode != 0
+    out = (tmp_path / "out.ipynb").read_text()
+    assert str(tmp_path / "empty") in out and "300W" in out
+    assert not (tmp_path / "results").exists()

@@ -38,27 +38,28 @@ def tidy_runs(records, method: str, block: str, columns: dict, scale: float = 10
 
 
 def wide(rows, columns=None, digits: int = 2) -> pd.DataFrame:
-    """Tidy rows -> a table indexed by (block, source, method) with one column per ``column``."""
-    df = pd.DataFrame(rows)
-    df["cell"] = [fmt_pm(m, None if s is None or (isinstance(s, float) and np.isnan(s)) else s, digits)
-                  for m, s in zip(df["mean"], df["std"])]
-    order = columns or list(dict.fromkeys(df["column"]))
-    out = df.pivot_table(index=["block", "source", "method"], columns="column", values="cell", aggfunc="first",
-                         sort=False)
-    out = out.reindex(columns=order).fillna("-")
-    # group by block (first-seen order), the paper's rows before ours
-    blocks = list(dict.fromkeys(df["block"]))
-    key = [(blocks.index(b), s != "paper") for b, s, _ in out.index]
-    return out.iloc[sorted(range(len(out)), key=lambda i: key[i])]
+    """Tidy rows -> a table indexed by (block, source, method), one column per ``column``.
+
+    Blocks keep their first-seen order; inside a block the paper's rows come
+    first, then ours, each in the order given.
+    """
+    cells: dict[tuple, dict] = {}
+    for r in rows:
+        std = r.get("std")
+        std = None if std is None or (isinstance(std, float) and np.isnan(std)) else std
+        cells.setdefault((r["block"], r.get("source", "ours"), r["method"]), {})[r["column"]] = fmt_pm(r["mean"], std, digits)
+    order = list(columns) if columns is not None else list(dict.fromkeys(r["column"] for r in rows))
+    blocks = list(dict.fromkeys(k[0] for k in cells))
+    keys = sorted(cells, key=lambda k: (blocks.index(k[0]), k[1] != "paper"))  # stable: keeps the given order
+    index = pd.MultiIndex.from_tuples(keys, names=["block", "source", "method"])
+    return pd.DataFrame([[cells[k].get(c, "-") for c in order] for k in keys], index=index, columns=order)
 
 
 def beside_paper(number: int, ours: list[dict], source: str = "ours", digits: int = 2, columns=None,
                  blocks=None) -> pd.DataFrame:
     """The paper's Table ``number`` with our rows (``source``) under each block."""
-    paper = paper_table(number).drop(columns=["table", "own"]).assign(source="paper")
-    mine = pd.DataFrame(ours).assign(source=source)
-    rows = pd.concat([paper, mine], ignore_index=True)
+    paper = paper_table(number).assign(source="paper").to_dict("records")
+    rows = paper + [dict(r, source=source) for r in ours]
     if blocks is not None:
-        rows = rows[rows["block"].isin(blocks)]
-    rows["std"] = rows["std"].astype(object).where(rows["std"].notna(), None)
-    return wide(rows.to_dict("records"), columns=columns, digits=digits)
+        rows = [r for r in rows if r["block"] in blocks]
+    return wide(rows, columns=columns, digits=digits)
