@@ -52,6 +52,8 @@ def main(argv=None) -> int:
     executed = out / "notebooks"
     executed.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
+    # runs live beside the results they produced (results/runs for the main job, ci/out/runs for CI)
+    env.setdefault("ANISO_RUNS_DIR", str(out / "runs"))
     timings = {}
     t_all = time.time()
     nbs = notebooks(args.only)

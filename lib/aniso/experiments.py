@@ -220,22 +220,12 @@ def _check_values(c: RunConfig) -> None:
     def bad(name, value, expected):
         raise ValueError(f"run setting {name}={value!r} is invalid: expected {expected}")
 
-    if c.dataset not in DATASET_NAMES:
-        bad("dataset", c.dataset, f"one of {DATASET_NAMES}")
-    if c.train_subset not in DATASETS[c.dataset]:
-        bad("train_subset", c.train_subset, f"one of {DATASETS[c.dataset]}")
-    if c.loss not in losses.LOSS_NAMES:
-        bad("loss", c.loss, f"one of {losses.LOSS_NAMES}")
-    if c.balancing not in BALANCING:
-        bad("balancing", c.balancing, f"one of {tuple(BALANCING)}")
-    if c.target not in TARGETS:
-        bad("target", c.target, f"one of {TARGETS}")
-    if c.arch not in models.ARCHS:
-        bad("arch", c.arch, f"one of {models.ARCHS}")
-    if c.schedule not in SCHEDULES:
-        bad("schedule", c.schedule, f"one of {SCHEDULES}")
-    if c.optimizer not in OPTIMIZERS:
-        bad("optimizer", c.optimizer, f"one of {OPTIMIZERS}")
+    choices = {"dataset": DATASET_NAMES, "train_subset": DATASETS.get(c.dataset, ()), "loss": losses.LOSS_NAMES,
+               "balancing": tuple(BALANCING), "target": TARGETS, "arch": models.ARCHS, "schedule": SCHEDULES,
+               "optimizer": OPTIMIZERS}
+    for name, allowed in choices.items():
+        if getattr(c, name) not in allowed:
+            bad(name, getattr(c, name), f"one of {tuple(allowed)}")
     for name in ("epochs", "batch_size", "input_size", "k_bins", "synth_image_size"):
         v = getattr(c, name)
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
