@@ -72,11 +72,15 @@ def main(argv=None) -> int:
             return proc.returncode
         print(f"    done in {timings[nb.stem]:.0f} s", flush=True)
     total = round(time.time() - t_all, 1)
-    record = {"profile": args.profile, "seconds": timings, "total_seconds": total,
+    if args.only and (out / "timings.json").exists():
+        # a partial re-run replaces its notebooks' times in the last full run's record
+        old = json.loads((out / "timings.json").read_text())
+        if old.get("profile") == args.profile:
+            timings = {**old["seconds"], **timings}
+    record = {"profile": args.profile, "seconds": timings, "total_seconds": round(sum(timings.values()), 1),
               "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    if not args.only:
-        _write_json(out / "timings.json", record)
-        subprocess.run([sys.executable, "-m", "aniso.reporting", str(out)], cwd=REPO, env=env, check=True)
+    _write_json(out / "timings.json", record)
+    subprocess.run([sys.executable, "-m", "aniso.reporting", str(out)], cwd=REPO, env=env, check=True)
     print(f"all notebooks executed in {total:.0f} s", flush=True)
 
     if args.nbval:

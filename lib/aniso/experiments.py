@@ -149,13 +149,13 @@ PROFILES: dict[str, Profile] = {
         settings=dict(arch="resnet18", input_size=32, epochs=2, batch_size=16, synth_scale=0.01,
                       synth_image_size=64, lr=1e-3, schedule="cosine"),
         per_dataset={"wflw": dict(synth_scale=0.005), "aflw": dict(synth_scale=0.002)},
-        grids={"ab": ((3.0, 6.0), (1.5, 3.0)), "archs": ("resnet18", "resnet50")}),
+        grids={"ab": ((3.0, 6.0), (1.5, 3.0)), "archs": ("resnet18", "resnet50", "densenet121", "wide_resnet50_2")}),
     "quick": Profile(
         "quick", runs=2, description="the default: synthetic benchmark, ResNet18 at 64 px, 10 epochs, 2 seeds, on two CPU cores",
         settings=dict(arch="resnet18", input_size=64, epochs=10, batch_size=32, synth_scale=0.15,
                       synth_image_size=128, lr=1e-3, schedule="cosine"),
         per_dataset={"wflw": dict(synth_scale=0.05), "aflw": dict(synth_scale=0.02)},
-        grids={"ab": ((3.0, 6.0), (1.5, 3.0)), "archs": ("resnet18", "resnet34", "resnet50")}),
+        grids={"ab": ((3.0, 6.0), (1.5, 3.0)), "archs": ("resnet18", "resnet50", "densenet121", "wide_resnet50_2")}),
     "paper": Profile(
         "paper", runs=5, description="the paper's protocol: ResNet50 at 256 px, 60 epochs, 5 runs; for a GPU and the real data",
         settings=dict(arch="resnet50", input_size=256, epochs=60, batch_size=32, synth_scale=1.0,
