@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import papermill
+
 REPO = Path(__file__).resolve().parents[1]
 # Order matters only for sharing: table1 trains the runs later notebooks reuse.
 ORDER = ["table1", "table6", "table4", "table5", "table2", "table3", "figure1", "figure2",
@@ -44,8 +46,11 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="results", help="folder for executed notebooks, tables, figures, report")
     ap.add_argument("--nbval", action="store_true", help="re-execute the executed copies with nbval --nbval-lax")
     ap.add_argument("--only", nargs="*", help="run only these notebooks (stems)")
+    ap.add_argument("--keep-timings", action="store_true",
+                    help="leave timings.json as it is (re-drawing tables from stored runs is not a timing)")
     ap.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                    help="extra papermill parameter for every notebook (YAML value)")
+                    help="extra papermill parameter (YAML value; None or null for None), given to every "
+                         "notebook that declares it (e.g. -p data_root_300w /data/300W -p data_root /data/300W)")
     args = ap.parse_args(argv)
 
     out = (REPO / args.out).resolve()
@@ -61,8 +66,10 @@ def main(argv=None) -> int:
         target = executed / nb.name
         cmd = [sys.executable, "-m", "papermill", str(nb), str(target), "--kernel", "python3", "--cwd", str(REPO),
                "-p", "profile", args.profile, "-p", "results_dir", str(out), "--progress-bar"]
-        for name, value in args.param:
-            cmd += ["-y", f"{name}: {value}"]
+        declared = set(papermill.inspect_notebook(str(nb)))
+        for name, value in args.param:  # each notebook gets the parameters it declares (their names differ)
+            if name in declared:
+                cmd += ["-y", f"{name}: {'null' if value in ('None', 'none') else value}"]
         print(f"[{i}/{len(nbs)}] papermill {nb.name} (profile {args.profile})", flush=True)
         t0 = time.time()
         proc = subprocess.run(cmd, cwd=REPO, env=env)
@@ -79,7 +86,8 @@ def main(argv=None) -> int:
             timings = {**old["seconds"], **timings}
     record = {"profile": args.profile, "seconds": timings, "total_seconds": round(sum(timings.values()), 1),
               "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    _write_json(out / "timings.json", record)
+    if not args.keep_timings:
+        _write_json(out / "timings.json", record)
     subprocess.run([sys.executable, "-m", "aniso.reporting", str(out)], cwd=REPO, env=env, check=True)
     print(f"all notebooks executed in {total:.0f} s", flush=True)
 

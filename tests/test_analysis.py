@@ -70,6 +70,16 @@ def test_along_across_detects_sliding_noise():
     assert lo > 2.5
 
 
+def test_ratio_interval_resamples_faces_not_runs():
+    """Three identical runs on the same faces carry no more information than one."""
+    rng = np.random.default_rng(2)
+    shape = face()
+    one = rng.normal(0, 1, (60, 68, 2))
+    r1 = analysis.ratio_interval(one, shape, S68, n_boot=200, seed=3)
+    r3 = analysis.ratio_interval(np.stack([one] * 3), shape, S68, n_boot=200, seed=3)
+    assert r3 == pytest.approx(r1)
+
+
 def test_bad_shapes_raise():
     with pytest.raises(ValueError, match="68"):
         analysis.normalised_residuals(np.zeros((2, 5, 2)), np.zeros((2, 5, 2)), S68)

@@ -67,3 +67,9 @@ def test_seeds_and_method_configs_share_runs():
     assert [config_id(c) for c in a] == [config_id(c) for c in b[:2]]
     with pytest.raises(ValueError, match="runs"):
         suite.seeds("smoke", runs=0)
+
+
+def test_source_label():
+    assert suite.source_label("quick", None) == "ours (synthetic, quick)"
+    assert suite.source_label("paper", "/d/300W") == "ours (real data, paper)"
+    assert suite.source_label("quick", None, "/d/aflw", None) == "ours (real and synthetic data, quick)"

@@ -30,7 +30,7 @@ def test_injected_unknown_parameter_fails():
 
 
 def test_without_papermill_nothing_to_check():
-    ns = {"In": ["", "import x", DECLARED, "check_parameters(globals())"], "profile": "quick", "runs": None}
+    ns = {"In": ["", "import x", DECLARED, "params = check_parameters(globals())"], "profile": "quick", "runs": None}
     assert check_parameters(ns) == {"profile": "quick", "runs": None}
 
 

@@ -81,12 +81,19 @@ class TestEquivalenceAndRuns:
         assert reporting.compare_runs([5, 6], [2, 3], "faster", "epochs").status == "not reproduced"
         v = reporting.compare_runs([2, 3], [np.inf, np.inf], "faster", "epochs")
         assert v.status == "reproduced" and "never" in v.numbers
+        # ties and targets never reached decide nothing
+        assert reporting.compare_runs([0, 0], [0, 0], "fewer failures", "FR").status == "inconclusive"
+        assert reporting.compare_runs([np.inf], [np.inf], "faster", "epochs").status == "inconclusive"
+        assert reporting.compare_runs([3, np.inf], [np.inf, np.inf], "faster", "epochs").status == "inconclusive"
 
     def test_spread_needs_three_runs(self):
         a, b = runs(BASE, 0, 2, 0.01, 1), runs(BASE, 0, 2, 0.0, 2)
         assert reporting.spread_verdict(a, b, "full", "inter_pupil", "wider").status == "inconclusive"
-        a, b = runs(BASE, 0, 3, 0.01, 1), runs(BASE, 0, 3, 0.0001, 2)
-        assert reporting.spread_verdict(a, b, "full", "inter_pupil", "wider").status == "reproduced"
+        wide = [FakeRun(BASE + d) for d in (-0.02, 0.0, 0.02, -0.015, 0.018)]
+        narrow = [FakeRun(BASE + d) for d in (-0.0001, 0.0, 0.0001, 0.00005, -0.00005)]
+        v = reporting.spread_verdict(wide, narrow, "full", "inter_pupil", "wider")
+        assert v.status == "reproduced" and v.stats["p_levene"] < 0.05
+        assert reporting.spread_verdict(narrow, wide, "full", "inter_pupil", "wider").status == "not reproduced"
 
     def test_bad_status_raises(self):
         with pytest.raises(ValueError, match="status"):
@@ -171,3 +178,27 @@ def test_atomic_files_get_the_usual_permissions(tmp_path):
     os.umask(umask)
     p = files.atomic_write(tmp_path / "a.txt", "x")
     assert (p.stat().st_mode & 0o777) == (0o666 & ~umask)
+
+
+class TestSweepVerdict:
+    def grid(self, shift_b3):
+        from aniso import figures  # noqa: F401  (imported for the function under test)
+
+        return {(3.0, 1.5): runs(BASE, 0.0, 1, 0.0002, 1), (3.0, 3.0): runs(BASE, shift_b3, 1, 0.0002, 2)}
+
+    def test_best_at_b3_is_reproduced(self):
+        from aniso.figures import sweep_verdict
+
+        assert sweep_verdict(self.grid(-0.003), [3.0], [1.5, 3.0]).status == "reproduced"
+
+    def test_as_good_as_best_is_inconclusive_and_clearly_worse_is_not_reproduced(self):
+        from aniso.figures import sweep_verdict
+
+        assert sweep_verdict(self.grid(0.0001), [3.0], [1.5, 3.0]).status == "inconclusive"
+        assert sweep_verdict(self.grid(0.01), [3.0], [1.5, 3.0]).status == "not reproduced"
+
+    def test_grid_without_b3(self):
+        from aniso.figures import sweep_verdict
+
+        g = {(3.0, 1.5): runs(BASE, 0.0, 1, 0.0, 1)}
+        assert sweep_verdict(g, [3.0], [1.5]).status == "inconclusive"

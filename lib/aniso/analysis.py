@@ -104,12 +104,23 @@ def along_across(covs: np.ndarray, shape: np.ndarray, scheme: Scheme | str) -> d
 
 def ratio_interval(residuals: np.ndarray, shape: np.ndarray, scheme: Scheme | str, n_boot: int = 300,
                    seed: int = 0) -> tuple[float, float, float]:
-    """Median along/across ratio of the residuals' covariances and its 95% bootstrap interval over faces."""
+    """Median along/across ratio of the residuals' covariances and its 95% bootstrap interval over faces.
+
+    ``residuals``: ``(M, N, 2)``, or ``(R, M, N, 2)`` for R runs on the same M
+    faces: then whole faces are resampled (all R runs of a chosen face
+    together), since runs on one face share its labels and difficulty.
+    """
     scheme = get_scheme(scheme) if isinstance(scheme, str) else scheme
     r = np.asarray(residuals, float)
-    ratio = along_across(point_covariances(r), shape, scheme)["ratio"]
+    if r.ndim == 3:
+        r = r[None]
+    pooled = r.reshape(-1, *r.shape[2:])
+    ratio = along_across(point_covariances(pooled), shape, scheme)["ratio"]
     rng = np.random.default_rng(seed)
-    boots = [along_across(point_covariances(r[rng.integers(0, len(r), len(r))]), shape, scheme)["ratio"]
-             for _ in range(n_boot)]  # a loop over bootstrap replicates, not over faces or points
+    m = r.shape[1]
+    boots = []
+    for _ in range(n_boot):  # a loop over bootstrap replicates, not over faces or points
+        pick = r[:, rng.integers(0, m, m)]
+        boots.append(along_across(point_covariances(pick.reshape(-1, *r.shape[2:])), shape, scheme)["ratio"])
     lo, hi = np.percentile(boots, [2.5, 97.5])
     return ratio, float(lo), float(hi)

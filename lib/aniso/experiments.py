@@ -378,7 +378,8 @@ class RunRecord:
         d = Path(directory or runs_dir())
         buf = io.BytesIO()
         np.savez_compressed(buf, **self.arrays)
-        # arrays first: a json without its npz never appears as a finished run
+        # the json marks a finished run: drop an old one first, then arrays, then the json
+        (d / f"{self.id}.json").unlink(missing_ok=True)
         atomic_write(d / f"{self.id}.npz", buf.getvalue())
         atomic_write(d / f"{self.id}.json", json.dumps(self.meta, indent=1, default=_jsonable))
 
@@ -458,15 +459,11 @@ def _tracked_indices(records) -> list[int]:
     """The most frontal and the most profile face (by the stored yaw when known, else by shape asymmetry)."""
     if not records:
         return []
-    yaws = []
-    for r in records:
-        if "yaw" in r.attributes:
-            yaws.append(abs(float(r.attributes["yaw"])))
-        else:
-            # without a pose: horizontal offset of the landmark centroid inside the landmark box
-            b = r.gt_box
-            yaws.append(abs((r.landmarks[:, 0].mean() - (b[0] + b[2]) / 2) / max(b[2] - b[0], 1e-6)))
-    yaws = np.asarray(yaws)
+    if all("yaw" in r.attributes for r in records):
+        yaws = np.array([abs(float(r.attributes["yaw"])) for r in records])
+    else:  # without a pose: horizontal offset of the landmark centroid inside the landmark box
+        yaws = np.array([abs((r.landmarks[:, 0].mean() - (r.gt_box[0] + r.gt_box[2]) / 2)
+                             / max(r.gt_box[2] - r.gt_box[0], 1e-6)) for r in records])
     front, profile = int(np.argmin(yaws)), int(np.argmax(yaws))
     return [front] if front == profile else [front, profile]
 

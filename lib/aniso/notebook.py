@@ -50,6 +50,8 @@ def check_parameters(namespace: dict) -> dict:
         declared = []
         # no papermill: the declared cell is the last one with only literal assignments
         for src in reversed(history):
+            if "check_parameters" in src:
+                continue
             try:
                 names = declared_names(src)
             except SyntaxError:

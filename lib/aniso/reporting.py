@@ -234,41 +234,42 @@ def compare_equivalent(first, second, subset: str, norm: str, claim: str, margin
 def compare_runs(a_values, b_values, claim: str, what: str, unit: str = "") -> Verdict:
     """Judge "A is lower than B" from one number per run (epochs to a target, NME after epoch 1, ...).
 
-    Reproduced when, with at least two runs each, every run of A is below
-    every run of B (one run each: A below B); not reproduced when A's mean is
-    not below B's; inconclusive otherwise. Infinite values (never reached)
-    are allowed.
+    Uses the share ``U`` of run pairs (a, b) with a < b, ties counting one
+    half (``inf``, a target never reached, ties with ``inf``). Reproduced when
+    ``U = 1`` (every run of A below every run of B); not reproduced when
+    ``U < 0.5`` (A tends to be higher); inconclusive otherwise (overlap or ties).
     """
     a, b = np.asarray(a_values, float), np.asarray(b_values, float)
     if a.size == 0 or b.size == 0:
         raise ValueError(f"{claim!r}: both sides need at least one run")
-    separate = bool(a.max() < b.min())
-    if not a.mean() < b.mean():
-        status = "not reproduced"
-    elif separate:
-        status = "reproduced"
-    else:
-        status = "inconclusive"
+    lower = (a[:, None] < b[None, :]).astype(float) + 0.5 * (a[:, None] == b[None, :])
+    u = float(lower.mean())
+    status = "reproduced" if u == 1.0 else "not reproduced" if u < 0.5 else "inconclusive"
     fmt = lambda v: ", ".join("never" if np.isinf(x) else f"{x:.3g}" for x in v)  # noqa: E731
-    numbers = (f"{what}: {fmt(a)}{unit} vs {fmt(b)}{unit} (per run); every run lower: {'yes' if separate else 'no'}")
-    return Verdict(claim, status, numbers, dict(a=a.tolist(), b=b.tolist(), separate=separate))
+    numbers = (f"{what}: {fmt(a)}{unit} vs {fmt(b)}{unit} (per run); share of run pairs where the first is lower "
+               f"(ties count half): {u:.2f}")
+    return Verdict(claim, status, numbers, dict(a=a.tolist(), b=b.tolist(), u=u))
 
 
 def spread_verdict(a_records, b_records, subset: str, norm: str, claim: str) -> Verdict:
     """Judge "A's results spread more over runs than B's" (std over runs of the mean NME).
 
-    Needs at least three runs each to say more than "inconclusive".
+    Reproduced when A's std is larger and Levene's test says so (p < 0.05);
+    not reproduced when A's std is not larger; inconclusive otherwise, and
+    always with fewer than three runs a side.
     """
+    from scipy.stats import levene
+
     a = np.array([r.metrics[subset][norm]["nme"] for r in a_records]) * 100
     b = np.array([r.metrics[subset][norm]["nme"] for r in b_records]) * 100
     sa, sb = _sd(a), _sd(b)
     if len(a) < 3 or len(b) < 3:
-        status = "inconclusive"
-    else:
-        status = "reproduced" if sa > sb else "not reproduced"
-    numbers = (f"std over runs {sa:.3f} vs {sb:.3f} NME points ({len(a)} and {len(b)} runs; fewer than 3 runs "
-               f"each cannot decide)" if status == "inconclusive" else f"std over runs {sa:.3f} vs {sb:.3f} NME points")
-    return Verdict(claim, status, numbers, dict(std_a=sa, std_b=sb))
+        return Verdict(claim, "inconclusive", f"std over runs {sa:.3f} vs {sb:.3f} NME points ({len(a)} and {len(b)} "
+                                              f"runs; fewer than 3 runs a side cannot decide)", dict(std_a=sa, std_b=sb))
+    p = float(levene(a, b).pvalue)
+    status = "not reproduced" if not sa > sb else "reproduced" if p < 0.05 else "inconclusive"
+    return Verdict(claim, status, f"std over runs {sa:.3f} vs {sb:.3f} NME points ({len(a)} and {len(b)} runs), "
+                                  f"Levene p = {p:.2g}", dict(std_a=sa, std_b=sb, p_levene=p))
 
 
 def relative_gain(paper_a: float, paper_b: float, ours_a: float, ours_b: float, a: str, b: str) -> str:

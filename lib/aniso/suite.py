@@ -18,9 +18,11 @@ from .experiments import PROFILES, RunConfig, make_config, profile_runs
 __all__ = ["method_configs", "ABLATION", "LOSS_LABELS", "grid", "seeds", "source_label"]
 
 
-def source_label(profile: str, data_root=None) -> str:
-    """How our rows are labelled in tables: ``ours (synthetic, quick)``."""
-    return f"ours ({'synthetic' if data_root is None else 'real data'}, {profile})"
+def source_label(profile: str, *data_roots) -> str:
+    """How our rows are labelled in tables: ``ours (synthetic, quick)``; several roots may be given."""
+    given = [r is not None for r in data_roots] or [False]
+    data = "real data" if all(given) else "synthetic" if not any(given) else "real and synthetic data"
+    return f"ours ({data}, {profile})"
 
 LOSS_LABELS = {"l2": "L2", "l1": "L1", "smooth_l1": "smooth L1", "wing": "Wing", "adaptive_wing": "AWing",
                "anisotropic": "Anisotropic"}
