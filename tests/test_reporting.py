@@ -182,8 +182,6 @@ def test_atomic_files_get_the_usual_permissions(tmp_path):
 
 class TestSweepVerdict:
     def grid(self, shift_b3):
-        from aniso import figures  # noqa: F401  (imported for the function under test)
-
         return {(3.0, 1.5): runs(BASE, 0.0, 1, 0.0002, 1), (3.0, 3.0): runs(BASE, shift_b3, 1, 0.0002, 2)}
 
     def test_best_at_b3_is_reproduced(self):
