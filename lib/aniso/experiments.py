@@ -730,7 +730,7 @@ def subset_records(record: RunRecord, subset: str) -> list:
     from .data import open_dataset
 
     config = record.config
-    by_key = {r.key: r for r in open_dataset(config.dataset, data_root(config, progress=False), subset)}
+    by_key = {r.key: r for r in open_dataset(config.dataset, data_root(config), subset)}
     keys = record.keys(subset)
     missing = [k for k in keys if k not in by_key]
     if missing:
@@ -753,7 +753,7 @@ def tracked_faces(record: RunRecord, size: int = 128) -> dict:
 
     config = record.config
     tr = record.tracked
-    by_key = {r.key: r for r in open_dataset(config.dataset, data_root(config, progress=False),
+    by_key = {r.key: r for r in open_dataset(config.dataset, data_root(config),
                                              PRIMARY[config.dataset][0])}
     images, gts, mats, labels = [], [], [], []
     for key in tr["keys"]:

@@ -44,7 +44,7 @@ def error_geometry(records: list[RunRecord], a: float, b: float, n_boot: int = 3
         res_t = analysis.normalised_residuals(pred, np.concatenate([clean] * reps), scheme)
         out["observed_truth"] = analysis.point_covariances(res_t)
         out["ratio_truth"] = analysis.ratio_interval(by_run(res_t), mean, scheme, n_boot, seed)
-        train = open_dataset(config.dataset, data_root(config, progress=False), config.train_subset)
+        train = open_dataset(config.dataset, data_root(config), config.train_subset)
         noise = analysis.normalised_residuals(np.stack([t.landmarks for t in train]),
                                               np.stack([t.clean_landmarks for t in train]), scheme)
         out["label_noise"] = analysis.point_covariances(noise)
