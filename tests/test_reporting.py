@@ -200,3 +200,12 @@ class TestSweepVerdict:
 
         g = {(3.0, 1.5): runs(BASE, 0.0, 1, 0.0, 1)}
         assert sweep_verdict(g, [3.0], [1.5]).status == "inconclusive"
+
+
+def test_report_states_training_time_of_stored_runs(tmp_path):
+    (tmp_path / "runs").mkdir()
+    for i, sec in enumerate((60.0, 120.0)):
+        (tmp_path / "runs" / f"r{i}.json").write_text(json.dumps({"train_seconds": sec}))
+    reporting.write_section(tmp_path, "table1", "Table 1", "body", [], meta={"profile": "quick", "data": "synthetic"})
+    text = reporting.build_report(tmp_path).read_text()
+    assert "Training time of the 2 stored runs behind this report: 3.0 min" in text

@@ -294,6 +294,16 @@ def write_section(results_dir: str | Path, name: str, title: str, body: str, ver
     return atomic_write_text(d / f"{name}.md", text)
 
 
+def _training_line(results_dir: Path) -> list[str]:
+    """The summed training time of the stored runs (a re-run that finds them stored is fast)."""
+    metas = [json.loads(p.read_text()) for p in sorted((results_dir / "runs").glob("*.json"))]
+    if not metas:
+        return []
+    total = sum(m.get("train_seconds", 0.0) for m in metas)
+    return [f"- Training time of the {len(metas)} stored runs behind this report: {total / 60:.1f} min "
+            f"(their `train_seconds`; a re-run that finds them stored only redraws the tables and figures)."]
+
+
 def build_report(results_dir: str | Path) -> Path:
     """Assemble ``results_dir/README.md`` from the notebooks' sections, with a summary of every verdict."""
     d = Path(results_dir)
@@ -324,6 +334,7 @@ def build_report(results_dir: str | Path) -> Path:
         f"**{first.get('data', '?')}**; finished {timings.get('finished', time.strftime('%Y-%m-%d'))}.",
         f"- Total time of the notebooks: {timings.get('total_seconds', float('nan')) / 60:.1f} min "
         f"({', '.join(f'{k} {v / 60:.1f}' for k, v in timings.get('seconds', {}).items())} min).",
+        *_training_line(d),
         "- Library versions, commit, seeds and configurations of every run: `runs/*.json`.",
         "",
         "Synthetic data cannot reproduce the paper's absolute numbers (they are NMEs on photographs); "
