@@ -139,3 +139,18 @@ def test_get_scheme_rejects_unknown_name():
 def test_flip_rejects_wrong_shape(scheme):
     with pytest.raises(ValueError):
         scheme.flip(np.zeros((scheme.n_points + 1, 2)), width=10)
+
+
+def test_unit_tangents_follow_neighbours_and_fall_back():
+    s = get_scheme("300w")
+    rng = np.random.default_rng(0)
+    shapes = rng.uniform(0, 100, (3, 68, 2))
+    t = s.unit_tangents(shapes)
+    np.testing.assert_allclose(np.linalg.norm(t[:, s.has_tangent], axis=-1), 1.0)
+    i = 8  # chin: interior point of the jaw
+    d = shapes[:, 9] - shapes[:, 7]
+    np.testing.assert_allclose(t[:, i], d / np.linalg.norm(d, axis=-1, keepdims=True))
+    flat = np.zeros((68, 2))
+    np.testing.assert_array_equal(s.unit_tangents(flat, fallback=(1.0, 0.0)), np.tile([1.0, 0.0], (68, 1)))
+    with pytest.raises(ValueError, match="68"):
+        s.unit_tangents(np.zeros((5, 2)))

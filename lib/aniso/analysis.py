@@ -20,10 +20,7 @@ __all__ = ["assumed_covariances", "normalised_residuals", "point_covariances", "
 
 def tangents(shapes: np.ndarray, scheme: Scheme) -> np.ndarray:
     """Unit tangents ``(..., N, 2)`` from each point's two neighbours (zero where there is none)."""
-    z = np.asarray(shapes, dtype=float)
-    t = z[..., scheme.tangent_next, :] - z[..., scheme.tangent_prev, :]
-    n = np.linalg.norm(t, axis=-1, keepdims=True)
-    t = np.divide(t, n, out=np.zeros_like(t), where=n > 1e-12)
+    t = scheme.unit_tangents(shapes)
     t[..., ~scheme.has_tangent, :] = 0.0
     return t
 

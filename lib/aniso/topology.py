@@ -126,6 +126,21 @@ class Scheme:
         """Indices of the points with an anisotropic weight."""
         return np.flatnonzero(self.has_tangent)
 
+    def unit_tangents(self, shapes: np.ndarray, eps: float = 1e-9, fallback=(0.0, 0.0)) -> np.ndarray:
+        """Unit vectors ``(..., N, 2)`` from each point's ``tangent_prev`` to its ``tangent_next`` neighbour.
+
+        ``shapes`` is ``(..., N, 2)`` in pixels. Where the two neighbours are
+        closer than ``eps`` (or coincide: points with no neighbour) the
+        ``fallback`` vector is returned. Corners are not masked here: use
+        :attr:`has_tangent` for that.
+        """
+        z = np.asarray(shapes, dtype=np.float64)
+        if z.shape[-2:] != (self.n_points, 2):
+            raise ValueError(f"unit_tangents: expected (..., {self.n_points}, 2) shapes, got {z.shape}")
+        t = z[..., self.tangent_next, :] - z[..., self.tangent_prev, :]
+        norm = np.linalg.norm(t, axis=-1, keepdims=True)
+        return np.where(norm > eps, t / np.maximum(norm, 1e-12), np.asarray(fallback, dtype=np.float64))
+
     def flip(self, landmarks: np.ndarray, width: float) -> np.ndarray:
         """Mirror ``(..., N, 2)`` pixel landmarks in an image ``width`` pixels wide.
 

@@ -429,9 +429,7 @@ def annotation_noise(clean: np.ndarray, scheme_name: str, iod: float, noise: Noi
     clean = np.asarray(clean, dtype=np.float64)
     if clean.shape != (scheme.n_points, 2):
         raise ValueError(f"annotation_noise: expected ({scheme.n_points}, 2) landmarks for {scheme_name}, got {clean.shape}")
-    t = clean[scheme.tangent_next] - clean[scheme.tangent_prev]
-    norm = np.linalg.norm(t, axis=1, keepdims=True)
-    t = np.where(norm > 1e-9, t / np.maximum(norm, 1e-12), np.array([1.0, 0.0]))
+    t = scheme.unit_tangents(clean, eps=1e-9, fallback=(1.0, 0.0))  # any unit vector where undefined
     n = np.stack([-t[:, 1], t[:, 0]], axis=1)
     e = rng.standard_normal((scheme.n_points, 2))
     aniso = scheme.has_tangent[:, None]
