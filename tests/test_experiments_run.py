@@ -98,18 +98,3 @@ def test_balancing_modes_train_the_same_number_of_steps(store):
     losses = {b: r.meta["history"][0]["train_loss"] for b, r in recs.items()}
     assert len(set(losses.values())) == 3  # different samples ...
     assert len({r.meta["data"]["n_train"] for r in recs.values()}) == 1  # ... same budget
-
-
-def test_fixed_budget_sampler():
-    from aniso.sampling import PoseBalancedSampler
-
-    bins = np.array([0] * 20 + [1] * 3 + [2] * 1)
-    s = experiments._FixedBudgetSampler(PoseBalancedSampler(bins, "under", seed=0), length=len(bins))
-    s.set_epoch(0)
-    e0 = list(iter(s))
-    assert len(e0) == len(bins)
-    counts = np.bincount(bins[e0], minlength=3)
-    assert abs(counts[0] - counts[2]) <= 1  # balanced: each bin a third
-    s.set_epoch(0)
-    assert list(iter(s)) == e0
-    assert list(iter(s)) != e0  # next epoch differs

@@ -5,6 +5,7 @@ import pytest
 from torch.utils.data import DataLoader
 
 from aniso.sampling import (
+    FixedBudgetSampler,
     PoseBalancedSampler,
     balance_report,
     mean_of_bin_means,
@@ -234,3 +235,16 @@ def test_balance_report():
     np.testing.assert_array_equal(balance_report(BINS, 5), [5, 3, 0, 7, 0])
     with pytest.raises(ValueError, match="k = 3"):
         balance_report(BINS, 3)
+
+
+def test_fixed_budget_sampler():
+    bins = np.array([0] * 20 + [1] * 3 + [2] * 1)
+    s = FixedBudgetSampler(PoseBalancedSampler(bins, "under", seed=0), length=len(bins))
+    s.set_epoch(0)
+    e0 = list(iter(s))
+    assert len(e0) == len(bins)
+    counts = np.bincount(bins[e0], minlength=3)
+    assert abs(counts[0] - counts[2]) <= 1  # balanced: each bin a third
+    s.set_epoch(0)
+    assert list(iter(s)) == e0
+    assert list(iter(s)) != e0  # next epoch differs

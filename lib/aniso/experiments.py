@@ -468,38 +468,6 @@ def _tracked_indices(records) -> list[int]:
     return [front] if front == profile else [front, profile]
 
 
-class _FixedBudgetSampler:
-    """Every epoch the same number of samples, whatever the balancing.
-
-    The paper's undersampling draws K x (smallest bin count) samples per
-    pass, which on an imbalanced set is a small fraction of it; Wing's
-    oversampling makes a pass longer. So that a balancing mode changes WHICH
-    samples a model sees and not HOW MANY steps it trains, one epoch here is
-    ``length`` samples (the training set's size): successive fresh passes of
-    the balanced sampler, concatenated and cut to ``length``. Pass ``j`` of
-    epoch ``e`` is the sampler's epoch ``e * 10_000 + j`` (deterministic).
-    """
-
-    def __init__(self, base, length: int):
-        self.base, self.length, self.epoch = base, int(length), 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __iter__(self):
-        parts, n, j = [], 0, 0
-        while n < self.length:
-            idx = self.base.indices(self.epoch * 10_000 + j)
-            parts.append(idx)
-            n += len(idx)
-            j += 1
-        self.epoch += 1
-        return iter(np.concatenate(parts)[: self.length].tolist())
-
-
 def run(config: RunConfig, progress: bool = True, force: bool = False,
         on_epoch_end: Callable[[int, dict], None] | None = None) -> RunRecord:
     """Train and evaluate one run, or return its stored record.
@@ -540,7 +508,7 @@ def _train(config: RunConfig, rid: str, progress: bool, force: bool, on_epoch_en
     from .losses import make_loss
     from .metrics import auc, failure_rate, nme
     from .models import build_model
-    from .sampling import PoseBalancedSampler, mean_of_bin_means, pose_bins
+    from .sampling import FixedBudgetSampler, PoseBalancedSampler, mean_of_bin_means, pose_bins
     from .topology import get_scheme
 
     device = resolve_device(config.device)
@@ -578,7 +546,7 @@ def _train(config: RunConfig, rid: str, progress: bool, force: bool, on_epoch_en
     # ---- pose bins, sampler, mean shape (all from the training labels)
     shapes = np.stack([r.landmarks for r in train_records])
     bins = pose_bins(shapes, scheme, k=config.k_bins)
-    sampler = _FixedBudgetSampler(PoseBalancedSampler(bins, mode=BALANCING[config.balancing], seed=config.seed),
+    sampler = FixedBudgetSampler(PoseBalancedSampler(bins, mode=BALANCING[config.balancing], seed=config.seed),
                                   length=len(train_records))
     if config.target == "displacement":
         input_shapes = np.stack([transform_points(r.landmarks, crop_matrix(r.gt_box, S, config.crop_scale))

@@ -38,6 +38,7 @@ __all__ = [
     "pose_scores",
     "pose_bins",
     "PoseBalancedSampler",
+    "FixedBudgetSampler",
     "SAMPLER_MODES",
     "mean_of_bin_means",
     "balance_report",
@@ -279,6 +280,39 @@ class PoseBalancedSampler(Sampler[int]):
         idx = self.indices(self.epoch)
         self.epoch += 1
         return iter(idx.tolist())
+
+
+class FixedBudgetSampler(Sampler[int]):
+    """Every epoch the same number of samples, whatever the balancing.
+
+    The paper's undersampling draws K x (smallest bin count) samples per
+    pass, which on an imbalanced set is a small fraction of it; Wing's
+    oversampling makes a pass longer. So that a balancing mode changes WHICH
+    samples a model sees and not HOW MANY steps it trains, one epoch here is
+    ``length`` samples (the training set's size): successive fresh passes of
+    the balanced sampler, concatenated and cut to ``length``. Pass ``j`` of
+    epoch ``e`` is the sampler's epoch ``e * 10_000 + j`` (deterministic).
+    """
+
+    def __init__(self, base: PoseBalancedSampler, length: int) -> None:
+        super().__init__()
+        self.base, self.length, self.epoch = base, int(length), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self):
+        parts, n, j = [], 0, 0
+        while n < self.length:
+            idx = self.base.indices(self.epoch * 10_000 + j)
+            parts.append(idx)
+            n += len(idx)
+            j += 1
+        self.epoch += 1
+        return iter(np.concatenate(parts)[: self.length].tolist())
 
 
 def mean_of_bin_means(shapes, bins) -> np.ndarray:
