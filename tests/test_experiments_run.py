@@ -98,3 +98,11 @@ def test_balancing_modes_train_the_same_number_of_steps(store):
     losses = {b: r.meta["history"][0]["train_loss"] for b, r in recs.items()}
     assert len(set(losses.values())) == 3  # different samples ...
     assert len({r.meta["data"]["n_train"] for r in recs.values()}) == 1  # ... same budget
+
+
+def test_run_with_a_root_without_layout_fails_before_training(store, tmp_path):
+    (tmp_path / "junk.txt").write_text("x")
+    c = make_config("smoke", root=str(tmp_path))
+    with pytest.raises(FileNotFoundError, match=str(tmp_path)):
+        run(c, progress=False)
+    assert not (store / "cache" / "checkpoints" / config_id(c)).exists()

@@ -124,10 +124,6 @@ class RunConfig:
     def replace(self, **changes) -> "RunConfig":
         return dataclasses.replace(self, **changes)
 
-    @property
-    def scheme_name(self) -> str:
-        return self.dataset
-
 
 @dataclass(frozen=True)
 class Profile:
@@ -480,7 +476,7 @@ def run(config: RunConfig, progress: bool = True, force: bool = False,
     rid = config_id(config)
     if not force and stored(config):
         return RunRecord.load(rid)
-    validate(config)
+    _check_values(config)  # the annotation lists are opened first thing in _train, before any model exists
     return _train(config, rid, progress=progress, force=force, on_epoch_end=on_epoch_end)
 
 

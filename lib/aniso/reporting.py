@@ -35,7 +35,7 @@ import pandas as pd
 from .files import atomic_write
 
 __all__ = [
-    "atomic_write_text", "fmt_pm", "runs_table", "markdown_table", "latex_table", "write_table", "Verdict", "compare",
+    "atomic_write_text", "fmt_pm", "markdown_table", "latex_table", "write_table", "Verdict", "compare",
     "compare_equivalent", "compare_runs", "spread_verdict", "relative_gain", "STATUSES",
     "write_section", "build_report", "SECTION_ORDER",
 ]
@@ -56,21 +56,6 @@ def fmt_pm(mean: float | None, std: float | None = None, digits: int = 2) -> str
     if std is None or (isinstance(std, float) and np.isnan(std)):
         return f"{mean:.{digits}f}"
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
-def runs_table(records, subsets, norm: str, metric: str = "nme", scale: float = 100.0) -> pd.DataFrame:
-    """Mean and std over runs of one metric per subset.
-
-    ``metric`` is a key of :attr:`RunRecord.metrics` (``"nme"``,
-    ``"fr@0.1"``, ``"auc@0.08"``, ...); ``scale=100`` gives percent.
-    Returns a DataFrame indexed by subset with columns ``mean, std, runs``
-    (``std`` is NaN for a single run).
-    """
-    rows = {}
-    for s in subsets:
-        vals = np.array([r.metrics[s][norm][metric] for r in records], dtype=float) * scale
-        rows[s] = {"mean": vals.mean(), "std": vals.std(ddof=1) if len(vals) > 1 else np.nan, "runs": len(vals)}
-    return pd.DataFrame(rows).T
 
 
 def _cell(v) -> str:
