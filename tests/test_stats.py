@@ -115,7 +115,10 @@ class TestPairedKnownValues:
 
     def test_deterministic(self):
         a, b = simulate(np.random.default_rng(5), 1, 3, effect=0.1)
-        assert stats.compare(a[0], b[0]) == stats.compare(a[0], b[0])
+        r1, r2 = stats.compare(a[0], b[0]), stats.compare(a[0], b[0])
+        assert (r1.evidence, r1.per_run, r1.p, r1.mde) == (r2.evidence, r2.per_run, r2.p, r2.mde)
+        u1, u2 = (stats.compare_scalar([3, 4, 4, 9], [4, 6, np.inf, 9], paired=False) for _ in range(2))
+        assert u1.evidence == u2.evidence
 
     @pytest.mark.parametrize("a, b, match", [
         (np.ones((3, 5)), np.ones((3, 6)), "same seeds"),
@@ -189,10 +192,10 @@ class TestCalibration:
     def test_power_at_mde_and_twice(self, runs):
         mde = stats.minimum_detectable_effect(true_se(runs), runs - 1)
         found = []
-        for k, (effect, n) in enumerate(((mde, 600), (2 * mde, 150))):
+        for k, (effect, n) in enumerate(((mde, 800), (2 * mde, 150))):
             a, b = simulate(np.random.default_rng(50 + 10 * runs + k), n, runs, effect=effect)
             found.append(float(np.mean([stats.compare(x, y).status == "reproduced" for x, y in zip(a, b)])))
-        # tolerance 0.05 = 3 binomial sd at n = 600 and power 0.8
+        # tolerance 0.05 = 3.5 binomial sd at n = 800 and power 0.8
         assert found[0] == pytest.approx(stats.POWER, abs=0.05), found
         assert found[1] >= 0.95, found
 
@@ -266,8 +269,9 @@ class TestScalar:
     def test_tiny_runs_stay_inconclusive_however_clear(self):
         r = stats.compare_scalar([1, 2, 3], [50, 60, np.inf])
         assert r.status == "inconclusive" and r.smallest_p == 0.125 and "cannot reach" in r.reason
-        r = stats.compare_scalar([1, 2, 3], [50, 60, np.inf], paired=False)
+        r = stats.compare_scalar([1, 2, 3], [50, 60, np.inf], paired=False, unit="epochs")
         assert r.status == "inconclusive" and r.smallest_p == pytest.approx(0.05)
+        assert "medians 2.00 vs 60.00 epochs" in r.evidence
         assert stats.compare_scalar([1, 2, 3, 4], [50, 60, 70, np.inf], paired=False).status == "reproduced"
         assert stats.compare_scalar([50, 60, 70, np.inf], [1, 2, 3, 4], paired=False).status == "contradicted"
 
@@ -298,6 +302,8 @@ class TestScalar:
             stats.compare_scalar([1, np.nan], [1, 2])
         with pytest.raises(ValueError, match="same seeds"):
             stats.compare_scalar([1, 2], [1, 2, 3])
+        with pytest.raises(ValueError, match="one value per run"):
+            stats.compare_scalar(np.ones((2, 3)), np.ones((2, 3)))
 
 
 class TestSpread:
