@@ -22,6 +22,7 @@ class TestMakeLoss:
     expected = {
         "l2": L.L2Loss, "l1": L.L1Loss, "smooth_l1": L.SmoothL1Loss, "wing": L.WingLoss,
         "adaptive_wing": L.AdaptiveWingLoss, "anisotropic": L.AnisotropicLoss,
+        "anisotropic_direction": L.AnisotropicDirectionLoss, "anisotropic_wing": L.AnisotropicWingLoss,
     }
 
     def test_names(self):

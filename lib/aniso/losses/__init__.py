@@ -20,12 +20,20 @@ them by ``S / 64`` so that an error that is the same fraction of the face
 costs the same part of the curve.
 
 Modules: ``common`` (checks, reductions), ``isotropic`` (L2, L1, smooth L1),
-``wing`` (Wing, AWing), ``anisotropic`` (the paper's cost), ``registry``
-(names, :func:`make_loss`).
+``wing`` (Wing, AWing), ``anisotropic`` (the paper's cost), ``family``
+(ADNet's direction loss, anisotropic Wing), ``registry`` (names,
+:func:`make_loss`).
 """
 
 from .anisotropic import ANISOTROPIC_DEFAULTS, AnisotropicLoss, anisotropic_loss, anisotropic_weights
 from .common import REFERENCE_INPUT_SIZE
+from .family import (
+    ADNET_DEFAULTS,
+    AnisotropicDirectionLoss,
+    AnisotropicWingLoss,
+    anisotropic_direction_loss,
+    anisotropic_wing_loss,
+)
 from .isotropic import SMOOTH_L1_BETA, L1Loss, L2Loss, SmoothL1Loss, l1_loss, l2_loss, smooth_l1_loss
 from .registry import LOSS_NAMES, LOSS_REGISTRY, LossSpec, loss_spec, make_loss
 from .wing import (
@@ -45,6 +53,7 @@ __all__ = [
     "WING_DEFAULTS",
     "ADAPTIVE_WING_DEFAULTS",
     "ANISOTROPIC_DEFAULTS",
+    "ADNET_DEFAULTS",
     "l2_loss",
     "l1_loss",
     "smooth_l1_loss",
@@ -58,6 +67,10 @@ __all__ = [
     "WingLoss",
     "AdaptiveWingLoss",
     "AnisotropicLoss",
+    "anisotropic_direction_loss",
+    "AnisotropicDirectionLoss",
+    "anisotropic_wing_loss",
+    "AnisotropicWingLoss",
     "LossSpec",
     "loss_spec",
     "make_loss",

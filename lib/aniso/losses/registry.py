@@ -21,6 +21,7 @@ from aniso.topology import Scheme, as_scheme
 
 from .anisotropic import AnisotropicLoss
 from .common import REFERENCE_INPUT_SIZE
+from .family import AnisotropicDirectionLoss, AnisotropicWingLoss
 from .isotropic import L1Loss, L2Loss, SmoothL1Loss
 from .wing import AdaptiveWingLoss, WingLoss
 
@@ -83,6 +84,8 @@ LOSS_REGISTRY = MappingProxyType({
         LossSpec("wing", WingLoss, scaled=("w", "epsilon")),
         LossSpec("adaptive_wing", AdaptiveWingLoss, scaled=("theta", "epsilon")),
         LossSpec("anisotropic", AnisotropicLoss),
+        LossSpec("anisotropic_direction", AnisotropicDirectionLoss, scaled=("scale",)),
+        LossSpec("anisotropic_wing", AnisotropicWingLoss, scaled=("w", "epsilon")),
     )
 })
 #: Names of the built-in losses, in registry order.
