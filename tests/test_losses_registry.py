@@ -23,16 +23,18 @@ class TestMakeLoss:
         "l2": L.L2Loss, "l1": L.L1Loss, "smooth_l1": L.SmoothL1Loss, "wing": L.WingLoss,
         "adaptive_wing": L.AdaptiveWingLoss, "anisotropic": L.AnisotropicLoss,
         "anisotropic_direction": L.AnisotropicDirectionLoss, "anisotropic_wing": L.AnisotropicWingLoss,
+        "learned_anisotropic": L.LearnedAnisotropicLoss,
     }
 
     def test_names(self):
         assert set(L.LOSS_NAMES) == set(self.expected)
 
     @pytest.mark.parametrize("name", L.LOSS_NAMES)
-    def test_every_name_accepts_scheme_and_input_size(self, name):
-        m = L.make_loss(name, scheme=S68, input_size=64)
-        assert type(m) is self.expected[name]
+    def test_every_name_accepts_scheme_input_size_and_train_shapes(self, name):
         z = _shape(68, seed=20, batch=2)
+        train = _noisy(z[:1].expand(10, 68, 2), 19).numpy()
+        m = L.make_loss(name, scheme=S68, input_size=64, train_shapes=train)
+        assert type(m) is self.expected[name]
         p = _noisy(z, 20)
         out = m(p, z)
         assert torch.isfinite(out) and out.item() > 0
@@ -40,12 +42,14 @@ class TestMakeLoss:
     @pytest.mark.parametrize(
         "name,fn",
         [("l2", L.l2_loss), ("l1", L.l1_loss), ("smooth_l1", L.smooth_l1_loss), ("wing", L.wing_loss),
-         ("adaptive_wing", L.adaptive_wing_loss)],
+         ("adaptive_wing", L.adaptive_wing_loss), ("anisotropic", L.anisotropic_loss),
+         ("anisotropic_direction", L.anisotropic_direction_loss), ("anisotropic_wing", L.anisotropic_wing_loss)],
     )
     def test_defaults_match_function_defaults(self, name, fn):
         z = _shape(68, seed=21, batch=2)
         p = _noisy(z, 21)
-        assert torch.equal(L.make_loss(name)(p, z), fn(p, z))
+        extra = (S68,) if L.loss_spec(name).needs_scheme else ()
+        assert torch.equal(L.make_loss(name, scheme=S68)(p, z), fn(p, z, *extra))
 
     def test_anisotropic_params_and_scheme_name(self):
         m = L.make_loss("anisotropic", scheme="300w", a=4.0, b=2.0)

@@ -21,8 +21,8 @@ costs the same part of the curve.
 
 Modules: ``common`` (checks, reductions), ``isotropic`` (L2, L1, smooth L1),
 ``wing`` (Wing, AWing), ``anisotropic`` (the paper's cost), ``family``
-(ADNet's direction loss, anisotropic Wing), ``registry`` (names,
-:func:`make_loss`).
+(ADNet's direction loss, anisotropic Wing), ``learned`` (covariances
+estimated from the training labels), ``registry`` (names, :func:`make_loss`).
 """
 
 from .anisotropic import ANISOTROPIC_DEFAULTS, AnisotropicLoss, anisotropic_loss, anisotropic_weights
@@ -35,6 +35,13 @@ from .family import (
     anisotropic_wing_loss,
 )
 from .isotropic import SMOOTH_L1_BETA, L1Loss, L2Loss, SmoothL1Loss, l1_loss, l2_loss, smooth_l1_loss
+from .learned import (
+    LEARNED_DEFAULTS,
+    LearnedAnisotropicLoss,
+    LearnedCovariance,
+    learned_anisotropic_loss,
+    learned_covariances,
+)
 from .registry import LOSS_NAMES, LOSS_REGISTRY, LossSpec, loss_spec, make_loss
 from .wing import (
     ADAPTIVE_WING_DEFAULTS,
@@ -54,6 +61,7 @@ __all__ = [
     "ADAPTIVE_WING_DEFAULTS",
     "ANISOTROPIC_DEFAULTS",
     "ADNET_DEFAULTS",
+    "LEARNED_DEFAULTS",
     "l2_loss",
     "l1_loss",
     "smooth_l1_loss",
@@ -71,6 +79,10 @@ __all__ = [
     "AnisotropicDirectionLoss",
     "anisotropic_wing_loss",
     "AnisotropicWingLoss",
+    "LearnedCovariance",
+    "learned_covariances",
+    "learned_anisotropic_loss",
+    "LearnedAnisotropicLoss",
     "LossSpec",
     "loss_spec",
     "make_loss",

@@ -23,6 +23,7 @@ from .anisotropic import AnisotropicLoss
 from .common import REFERENCE_INPUT_SIZE
 from .family import AnisotropicDirectionLoss, AnisotropicWingLoss
 from .isotropic import L1Loss, L2Loss, SmoothL1Loss
+from .learned import LearnedAnisotropicLoss
 from .wing import AdaptiveWingLoss, WingLoss
 
 __all__ = ["LossSpec", "LOSS_REGISTRY", "LOSS_NAMES", "loss_spec", "make_loss"]
@@ -86,6 +87,7 @@ LOSS_REGISTRY = MappingProxyType({
         LossSpec("anisotropic", AnisotropicLoss),
         LossSpec("anisotropic_direction", AnisotropicDirectionLoss, scaled=("scale",)),
         LossSpec("anisotropic_wing", AnisotropicWingLoss, scaled=("w", "epsilon")),
+        LossSpec("learned_anisotropic", LearnedAnisotropicLoss),
     )
 })
 #: Names of the built-in losses, in registry order.
