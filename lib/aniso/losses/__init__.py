@@ -22,7 +22,8 @@ costs the same part of the curve.
 Modules: ``common`` (checks, reductions), ``isotropic`` (L2, L1, smooth L1),
 ``wing`` (Wing, AWing), ``anisotropic`` (the paper's cost), ``family``
 (ADNet's direction loss, anisotropic Wing), ``learned`` (covariances
-estimated from the training labels), ``registry`` (names, :func:`make_loss`).
+estimated from the training labels), ``registry`` (names, :func:`make_loss`),
+``user`` (user losses named ``"package.module:attribute"``).
 """
 
 from .anisotropic import ANISOTROPIC_DEFAULTS, AnisotropicLoss, anisotropic_loss, anisotropic_weights
@@ -43,6 +44,7 @@ from .learned import (
     learned_covariances,
 )
 from .registry import LOSS_NAMES, LOSS_REGISTRY, LossSpec, loss_spec, make_loss
+from .user import LossReferenceError, UserLoss, loss_source_hash, probe_loss, resolve_loss
 from .wing import (
     ADAPTIVE_WING_DEFAULTS,
     WING_DEFAULTS,
@@ -86,4 +88,9 @@ __all__ = [
     "LossSpec",
     "loss_spec",
     "make_loss",
+    "resolve_loss",
+    "probe_loss",
+    "loss_source_hash",
+    "LossReferenceError",
+    "UserLoss",
 ]

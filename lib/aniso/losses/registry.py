@@ -24,6 +24,7 @@ from .common import REFERENCE_INPUT_SIZE
 from .family import AnisotropicDirectionLoss, AnisotropicWingLoss
 from .isotropic import L1Loss, L2Loss, SmoothL1Loss
 from .learned import LearnedAnisotropicLoss
+from .user import is_reference, make_user_loss
 from .wing import AdaptiveWingLoss, WingLoss
 
 __all__ = ["LossSpec", "LOSS_REGISTRY", "LOSS_NAMES", "loss_spec", "make_loss"]
@@ -117,10 +118,14 @@ def make_loss(
     train_shapes: np.ndarray | None = None,
     **params: float,
 ) -> nn.Module:
-    """Build a loss module by name (one of :data:`LOSS_NAMES`).
+    """Build a loss module by name (one of :data:`LOSS_NAMES`) or user-loss reference.
 
     Args:
-        name: a built-in name (case and ``-``/``_`` insensitive).
+        name: a built-in name (case and ``-``/``_`` insensitive), or a user
+            loss ``"package.module:attribute"`` (see :mod:`aniso.losses.user`),
+            which is imported, checked and probed here, before any training;
+            it needs ``scheme``, receives ``params`` and ignores
+            ``input_size`` and ``train_shapes``.
         scheme: landmark scheme (or its name); required by the losses whose
             :attr:`LossSpec.needs_scheme` is true, accepted and ignored by the
             others so callers can always pass it.
@@ -135,14 +140,17 @@ def make_loss(
 
     Raises:
         ValueError: unknown name, unknown parameter, missing scheme or
-            training shapes, bad input_size.
+            training shapes, bad input_size; for a user loss,
+            :class:`aniso.losses.user.LossReferenceError` (a ValueError).
     """
+    _check_input_size(input_size)
+    if is_reference(name):
+        return make_user_loss(name, scheme, params)
     spec = loss_spec(name)
     unknown = sorted(set(params) - set(spec.params))
     if unknown:
         valid = ", ".join(spec.params) if spec.params else "none"
         raise ValueError(f"make_loss({spec.name!r}): unknown parameter(s) {', '.join(unknown)}; valid: {valid}")
-    _check_input_size(input_size)
     if input_size is not None and spec.scaled:
         factor = float(input_size) / REFERENCE_INPUT_SIZE
         params = {**params, **{k: float(params.get(k, spec.defaults[k])) * factor for k in spec.scaled}}
