@@ -65,7 +65,9 @@ def bench_losses(scheme_name: str, batch: int, size: int, seed: int, repeats: in
     g = torch.Generator().manual_seed(seed)
     target = torch.rand(batch, scheme.n_points, 2, generator=g) * size
     pred = (target + 2.0 * torch.randn(target.shape, generator=g)).requires_grad_(True)
-    fns = {name: loss_fwd_bwd(make_loss(name, scheme=scheme, input_size=size), pred, target) for name in LOSS_NAMES}
+    train_shapes = target.numpy()  # labels for learned_anisotropic's covariance estimate (built once, not timed)
+    fns = {name: loss_fwd_bwd(make_loss(name, scheme=scheme, input_size=size, train_shapes=train_shapes), pred, target)
+           for name in LOSS_NAMES}
     # The function form rebuilds the scheme's index tensors on every call; shown to justify the module.
     fns["anisotropic (function)"] = loss_fwd_bwd(lambda p, t: anisotropic_loss(p, t, scheme), pred, target)
     return time_interleaved(fns, warmup=inner, repeats=repeats, inner=inner)

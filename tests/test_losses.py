@@ -1,102 +1,33 @@
 """Tests for aniso.losses: one class per loss with the same contract tests
 (known values by hand, zero at a perfect prediction, function == module,
-float64 gradcheck, bad shapes raise), plus the factory and property tests of
-the anisotropic cost on the real landmark schemes."""
+float64 gradcheck, bad shapes raise), plus the property tests of the
+anisotropic cost on the real landmark schemes. The factory is tested in
+test_losses_registry.py, the shared contract lives in loss_helpers.py."""
 
 from __future__ import annotations
 
+import inspect
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from aniso import losses as L
-from aniso.topology import get_scheme
+sys.path.insert(0, str(Path(__file__).parent))
 
-SCHEMES = ("300w", "wflw", "aflw")
-PROPS = settings(max_examples=40, deadline=None)
+from loss_helpers import PRED, PROPS, S68, SCHEMES, TARGET  # noqa: E402
+from loss_helpers import LossContract as _LossContract  # noqa: E402
+from loss_helpers import hand_shape as _hand_shape  # noqa: E402
+from loss_helpers import moved as _moved  # noqa: E402
+from loss_helpers import noisy as _noisy  # noqa: E402
+from loss_helpers import shape as _shape  # noqa: E402
 
-
-def _shape(n: int, seed: int, batch: int = 1, dtype=torch.float64, scale: float = 64.0) -> torch.Tensor:
-    """Random (batch, n, 2) pixel landmarks; distinct points with probability 1."""
-    g = torch.Generator().manual_seed(seed)
-    return torch.rand(batch, n, 2, generator=g, dtype=dtype) * scale
-
-
-def _noisy(target: torch.Tensor, seed: int, sigma: float = 3.0) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed + 1)
-    return target + sigma * torch.randn(target.shape, generator=g, dtype=target.dtype)
-
-
-# One image with a few hand-chosen errors, and a second image, for the known values.
-# Errors (pred - target): image 0: (0.5, -3), (2, 0); image 1: (-20, 1), (0, 0).
-TARGET = torch.tensor([[[10.0, 20.0], [30.0, 5.0]], [[0.0, 0.0], [7.0, 7.0]]], dtype=torch.float64)
-ERR = torch.tensor([[[0.5, -3.0], [2.0, 0.0]], [[-20.0, 1.0], [0.0, 0.0]]], dtype=torch.float64)
-PRED = TARGET + ERR
-
-
-class _LossContract:
-    """The tests every loss class shares; subclasses set ``fn``, ``module``, ``kwargs``."""
-
-    fn = None
-    kwargs: dict = {}
-
-    def module(self):
-        raise NotImplementedError
-
-    def call(self, pred, target):
-        return type(self).fn(pred, target, **self.kwargs)
-
-    def test_zero_at_perfect_prediction(self):
-        for dtype in (torch.float32, torch.float64):
-            t = _shape(self.n_points, seed=3, batch=3, dtype=dtype)
-            out = self.call(t, t.clone())
-            assert out.dtype == dtype and out.dim() == 0
-            assert out.item() == 0.0
-
-    def test_positive_for_wrong_prediction(self):
-        t = _shape(self.n_points, seed=4, batch=2)
-        assert self.call(_noisy(t, 4), t).item() > 0
-
-    def test_function_equals_module(self):
-        t = _shape(self.n_points, seed=5, batch=4)
-        p = _noisy(t, 5)
-        assert torch.equal(self.module()(p, t), self.call(p, t))
-
-    def test_gradcheck_float64(self):
-        t = _shape(self.n_points, seed=6, batch=2).requires_grad_(True)
-        p = _noisy(t.detach(), 6).requires_grad_(True)
-        assert torch.autograd.gradcheck(lambda a, b: self.call(a, b), (p, t), eps=1e-6, atol=1e-6)
-
-    def test_finite_gradient_at_zero_error(self):
-        t = _shape(self.n_points, seed=7, batch=2)
-        p = t.clone().requires_grad_(True)
-        self.call(p, t).backward()
-        assert torch.isfinite(p.grad).all()
-
-    @pytest.mark.parametrize(
-        "pshape,tshape",
-        [((2, 5, 2), (2, 5, 3)), ((2, 5, 2), (2, 4, 2)), ((10, 2), (10, 2)), ((2, 5, 3), (2, 5, 3)),
-         ((0, 5, 2), (0, 5, 2))],
-    )
-    def test_bad_shapes_raise(self, pshape, tshape):
-        if self.n_points != 5:  # the anisotropic class checks its own N below
-            pshape = tuple(self.n_points if s == 5 else s for s in pshape)
-            tshape = tuple(self.n_points if s == 5 else s for s in tshape)
-        with pytest.raises(ValueError, match="shape|batch"):
-            self.call(torch.zeros(pshape), torch.zeros(tshape))
-
-    def test_bad_dtypes_raise(self):
-        t = _shape(self.n_points, seed=8)
-        with pytest.raises(ValueError, match="dtype"):
-            self.call(t.float(), t.double())
-        with pytest.raises(ValueError, match="floating"):
-            self.call(t.long(), t.long())
-
-    n_points = 5
+from aniso import losses as L  # noqa: E402
+from aniso.topology import get_scheme  # noqa: E402
 
 
 class TestL2Loss(_LossContract):
@@ -246,35 +177,6 @@ class TestAdaptiveWingLoss(_LossContract):
 
 # --------------------------------------------------------------------------- anisotropic
 
-S68 = get_scheme("300w")
-
-
-def _hand_shape() -> torch.Tensor:
-    """A 68-point target with known tangents.
-
-    Jaw 0..16 on the horizontal line y = 0 at x = 3i; nose bridge 27..30 on
-    the vertical line x = 100; right eye 36..41 a hexagon; all other points
-    at distinct positions off those lines.
-    """
-    z = np.zeros((68, 2))
-    for i in range(68):
-        z[i] = (3.0 * i, 40.0 + 5.0 * (i % 7) + i)  # distinct filler
-    for i in range(17):
-        z[i] = (3.0 * i, 0.0)
-    for k, i in enumerate(range(27, 31)):
-        z[i] = (100.0, 50.0 + 4.0 * k)
-    hexagon = [(0, 0), (1, 1), (2, 1), (3, 0), (2, -1), (1, -1)]
-    for i, (x, y) in zip(range(36, 42), hexagon):
-        z[i] = (200.0 + 10 * x, 200.0 + 10 * y)
-    return torch.tensor(z[None], dtype=torch.float64)
-
-
-def _moved(z: torch.Tensor, i: int, d) -> torch.Tensor:
-    p = z.clone()
-    p[0, i] += torch.as_tensor(d, dtype=z.dtype)
-    return p
-
-
 class TestAnisotropicLoss(_LossContract):
     n_points = 68
     kwargs = {"scheme": S68, "a": 6.0, "b": 3.0}
@@ -366,6 +268,67 @@ class TestAnisotropicLoss(_LossContract):
         assert m.state_dict() == {}  # derived from the scheme, not trained state
         z = _shape(98, seed=16)
         assert torch.equal(m(_noisy(z, 16), z), L.anisotropic_loss(_noisy(z, 16), z, "wflw"))
+
+
+class TestAnisotropicNormalize:
+    """``normalize=True``: weights scaled per image to a mean trace of 2, as L2's."""
+
+    @pytest.mark.parametrize("name", SCHEMES)
+    def test_mean_trace_is_two(self, name):
+        s = get_scheme(name)
+        z = _shape(s.n_points, seed=30, batch=3)
+        z[1, s.tangent_next[s.contour_points[0]]] = z[1, s.tangent_prev[s.contour_points[0]]]  # one degenerate tangent
+        w = L.anisotropic_weights(z, s, 6.0, 3.0, normalize=True)
+        tr = w.diagonal(dim1=-2, dim2=-1).sum(-1)
+        torch.testing.assert_close(tr.mean(dim=-1), torch.full((3,), 2.0, dtype=torch.float64), rtol=1e-12, atol=0)
+        # the same relative weighting as the paper's matrices: one factor per image
+        paper = L.anisotropic_weights(z, s, 6.0, 3.0)
+        k = 2.0 / paper.diagonal(dim1=-2, dim2=-1).sum(-1).mean(dim=-1)
+        torch.testing.assert_close(w, k[:, None, None, None] * paper, rtol=1e-12, atol=1e-15)
+        assert k[0] != k[1]  # the degenerate tangent in image 1 changes its factor
+
+    def test_known_factor_300w(self):
+        # 300W, paper corners: 60 contour points of trace 1/36 + 1/9, 8 corners of trace 2
+        k = 2 * 68 / (60 * (1 / 36 + 1 / 9) + 8 * 2)
+        z = _hand_shape()
+        p = _noisy(z, 31)
+        got = L.anisotropic_loss(p, z, S68, normalize=True).item()
+        assert got == pytest.approx(k * L.anisotropic_loss(p, z, S68).item(), rel=1e-12)
+        assert k == pytest.approx(5.59, abs=0.01)  # the figure the docstring quotes
+
+    def test_quadratic_form_and_module(self):
+        z = _shape(98, seed=32, batch=2)
+        p = _noisy(z, 32)
+        d = p - z
+        q = torch.einsum("bni,bnij,bnj->b", d, L.anisotropic_weights(z, "wflw", 4.0, 2.0, normalize=True), d).mean()
+        got = L.anisotropic_loss(p, z, "wflw", a=4.0, b=2.0, normalize=True)
+        torch.testing.assert_close(got, q, rtol=1e-12, atol=1e-12)
+        assert torch.equal(L.AnisotropicLoss("wflw", a=4.0, b=2.0, normalize=True)(p, z), got)
+
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+    def test_a_equals_b_equals_one_is_still_l2_exactly(self, dtype):
+        z = _shape(68, seed=33, batch=3, dtype=dtype)
+        p = _noisy(z, 33)
+        assert torch.equal(L.anisotropic_loss(p, z, S68, a=1.0, b=1.0, normalize=True), L.l2_loss(p, z))
+
+    def test_default_is_the_papers_cost(self):
+        z = _shape(68, seed=34)
+        p = _noisy(z, 34)
+        assert torch.equal(L.anisotropic_loss(p, z, S68), L.anisotropic_loss(p, z, S68, normalize=False))
+        assert L.make_loss("anisotropic", scheme=S68).normalize is False
+
+    def test_numeric_defaults_unchanged_for_the_run_store(self):
+        # the run store hashes a run's loss parameters completed with the function's
+        # int/float defaults (bools are ints): a new default there would re-key stored runs
+        sig = inspect.signature(L.anisotropic_loss).parameters.values()
+        numeric = {p.name: p.default for p in sig if isinstance(p.default, (int, float))}
+        assert numeric == {"a": 6.0, "b": 3.0}
+
+    def test_gradcheck(self):
+        t = _shape(68, seed=35).requires_grad_(True)
+        p = _noisy(t.detach(), 35).requires_grad_(True)
+        fn = lambda a, b: L.anisotropic_loss(a, b, S68, normalize=True)  # noqa: E731
+        assert torch.autograd.gradcheck(fn, (p, t), eps=1e-6, atol=1e-6)
 
 
 # Hypothesis property tests of the anisotropic cost on the real schemes.
@@ -471,75 +434,3 @@ def test_shapes_with_many_duplicates_are_finite(name, seed, grid, a, b):
     assert lo * l2 * (1 - 1e-9) <= out.item() <= hi * l2 * (1 + 1e-9)
 
 
-# --------------------------------------------------------------------------- factory
-
-
-class TestMakeLoss:
-    expected = {
-        "l2": L.L2Loss, "l1": L.L1Loss, "smooth_l1": L.SmoothL1Loss, "wing": L.WingLoss,
-        "adaptive_wing": L.AdaptiveWingLoss, "anisotropic": L.AnisotropicLoss,
-    }
-
-    def test_names(self):
-        assert set(L.LOSS_NAMES) == set(self.expected)
-
-    @pytest.mark.parametrize("name", L.LOSS_NAMES)
-    def test_every_name_accepts_scheme_and_input_size(self, name):
-        m = L.make_loss(name, scheme=S68, input_size=64)
-        assert type(m) is self.expected[name]
-        z = _shape(68, seed=20, batch=2)
-        p = _noisy(z, 20)
-        out = m(p, z)
-        assert torch.isfinite(out) and out.item() > 0
-
-    @pytest.mark.parametrize(
-        "name,fn",
-        [("l2", L.l2_loss), ("l1", L.l1_loss), ("smooth_l1", L.smooth_l1_loss), ("wing", L.wing_loss),
-         ("adaptive_wing", L.adaptive_wing_loss)],
-    )
-    def test_defaults_match_function_defaults(self, name, fn):
-        z = _shape(68, seed=21, batch=2)
-        p = _noisy(z, 21)
-        assert torch.equal(L.make_loss(name)(p, z), fn(p, z))
-
-    def test_anisotropic_params_and_scheme_name(self):
-        m = L.make_loss("anisotropic", scheme="300w", a=4.0, b=2.0)
-        assert (m.a, m.b, m.n_points) == (4.0, 2.0, 68)
-        z = _shape(68, seed=22)
-        p = _noisy(z, 22)
-        assert torch.equal(m(p, z), L.anisotropic_loss(p, z, S68, a=4.0, b=2.0))
-
-    def test_input_size_scales_wing_and_awing(self):
-        w = L.make_loss("wing", input_size=256)
-        assert (w.w, w.epsilon) == (40.0, 8.0)
-        w = L.make_loss("wing", input_size=128, w=5.0)  # given values are read at 64 px too
-        assert (w.w, w.epsilon) == (10.0, 4.0)
-        aw = L.make_loss("adaptive_wing", input_size=256)
-        assert (aw.theta, aw.epsilon, aw.omega, aw.alpha, aw.y) == (2.0, 4.0, 14.0, 2.1, 1.0)
-        assert L.make_loss("smooth_l1", input_size=256).beta == 1.0
-        assert L.make_loss("anisotropic", scheme=S68, input_size=256).b == 3.0
-
-    def test_scaled_wing_same_fraction_same_cost(self):
-        # an error of the same fraction of the image costs the same under the scaled loss
-        z = _shape(68, seed=23, scale=64.0)
-        p = _noisy(z, 23)
-        small = L.make_loss("wing", input_size=64)(p, z)
-        big = L.make_loss("wing", input_size=256)(4 * p, 4 * z)
-        assert big.item() == pytest.approx(4 * small.item(), rel=1e-9)
-
-    def test_errors(self):
-        with pytest.raises(ValueError, match="l2, l1, smooth_l1, wing, adaptive_wing, anisotropic"):
-            L.make_loss("huber")
-        with pytest.raises(ValueError, match="valid: w, epsilon"):
-            L.make_loss("wing", beta=1.0)
-        with pytest.raises(ValueError, match="valid: none"):
-            L.make_loss("l2", beta=1.0)
-        with pytest.raises(ValueError, match="scheme is required"):
-            L.make_loss("anisotropic")
-        with pytest.raises(ValueError, match="input_size"):
-            L.make_loss("wing", input_size=0)
-        with pytest.raises(ValueError, match="unknown landmark scheme"):
-            L.make_loss("anisotropic", scheme="helen")
-
-    def test_name_spelling(self):
-        assert isinstance(L.make_loss("Smooth-L1"), L.SmoothL1Loss)

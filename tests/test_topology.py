@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from aniso.topology import SCHEME_NAMES, get_scheme
+from aniso.topology import SCHEME_NAMES, as_scheme, get_scheme
 
 EXPECTED_POINTS = {"300w": 68, "wflw": 98, "aflw": 19}
 
@@ -154,3 +154,18 @@ def test_unit_tangents_follow_neighbours_and_fall_back():
     np.testing.assert_array_equal(s.unit_tangents(flat, fallback=(1.0, 0.0)), np.tile([1.0, 0.0], (68, 1)))
     with pytest.raises(ValueError, match="68"):
         s.unit_tangents(np.zeros((5, 2)))
+
+
+def test_as_scheme_accepts_a_scheme_or_its_name():
+    s = get_scheme("wflw")
+    assert as_scheme(s) is s
+    assert as_scheme("WFLW") is s  # same cached object as get_scheme
+    assert as_scheme("300w").n_points == 68
+
+
+@pytest.mark.parametrize("bad", [None, 68, ("300w",)])
+def test_as_scheme_rejects_other_types(bad):
+    with pytest.raises(ValueError, match=f"Scheme or a scheme name.*got {type(bad).__name__}"):
+        as_scheme(bad)
+    with pytest.raises(ValueError, match="unknown landmark scheme 'helen'"):
+        as_scheme("helen")

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Curve", "Scheme", "get_scheme", "SCHEME_NAMES"]
+__all__ = ["Curve", "Scheme", "get_scheme", "as_scheme", "SCHEME_NAMES"]
 
 
 @dataclass(frozen=True)
@@ -246,3 +246,22 @@ def get_scheme(name: str, corners: str = "paper") -> Scheme:
     scheme = Scheme(name=key, curves=curves, corners=tuple(sorted(cset)), **_SPEC[key])
     _CACHE[(key, corners)] = scheme
     return scheme
+
+
+def as_scheme(scheme: Scheme | str) -> Scheme:
+    """``scheme`` itself if it is a :class:`Scheme`, else :func:`get_scheme` of that name.
+
+    The one place where "a Scheme or its name" is turned into a Scheme, so
+    that every function taking a scheme accepts both and fails alike.
+
+    Raises:
+        ValueError: an unknown name, or something that is neither a Scheme nor a string.
+    """
+    if isinstance(scheme, Scheme):
+        return scheme
+    if isinstance(scheme, str):
+        return get_scheme(scheme)
+    raise ValueError(
+        f"expected an aniso.topology.Scheme or a scheme name ({', '.join(SCHEME_NAMES)}), "
+        f"got {type(scheme).__name__}: {scheme!r}"
+    )
