@@ -23,8 +23,8 @@ from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
 
-from aniso.data import synthetic  # noqa: E402
-from aniso.data.face_model import default_model  # noqa: E402
+from aniso import synthetic  # noqa: E402
+from aniso.synthetic.face_model import default_model  # noqa: E402
 
 
 def main() -> None:

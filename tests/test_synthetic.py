@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from aniso.data import DATASETS, open_dataset
-from aniso.data import synthetic as S
-from aniso.data.face_model import (
+from aniso.synthetic import generator as S
+from aniso.synthetic.face_model import (
     FaceParams,
     default_model,
     face3d_path,

@@ -81,12 +81,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.formats import format_wflw_line, write_aflw_mat, write_pts, write_wflw_list
+from ..data.truth import TRUTH_FILE, record_key, write_truth
+from ..files import atomic_write
 from ..topology import get_scheme
 from .face_model import FaceModel, FaceParams, ProjectedFace, default_model
-from ..files import atomic_write
-from .formats import format_wflw_line, write_aflw_mat, write_pts, write_wflw_list
 from .render import HAIR_COLOURS, SKIN_TONES, Appearance, Occluder, occluder_mask, render
-from .truth import TRUTH_FILE, record_key, write_truth
 
 __all__ = [
     "DEFAULT_SCALE",
