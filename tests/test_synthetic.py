@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from aniso.data import DATASETS, open_dataset
-from aniso.synthetic import generator as S
-from aniso.synthetic.face_model import (
+from aniso import synthetic as S
+from aniso.synthetic import layouts
+from aniso.synthetic.face import (
     FaceParams,
     default_model,
-    face3d_path,
     load_face3d,
     mirror_params,
     rotation_matrix,
@@ -182,7 +182,7 @@ def test_refuses_non_empty_output_and_leaves_it_alone(tmp_path):
 
 def test_a_crash_leaves_nothing_half_written(tmp_path, monkeypatch):
     calls = {"n": 0}
-    real = S.sample_face
+    real = layouts.sample_face
 
     def failing(*args, **kwargs):
         calls["n"] += 1
@@ -190,7 +190,7 @@ def test_a_crash_leaves_nothing_half_written(tmp_path, monkeypatch):
             raise RuntimeError("boom")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(S, "sample_face", failing)
+    monkeypatch.setattr(layouts, "sample_face", failing)
     with pytest.raises(RuntimeError, match="boom"):
         S.generate("wflw", tmp_path / "out", scale=0.001, progress=False)
     assert list(tmp_path.iterdir()) == []
@@ -211,19 +211,27 @@ def test_cli_runs_and_refuses_non_empty(tmp_path):
 # --------------------------------------------------------------------------- geometry
 
 
-def test_mean_face_location_and_errors(tmp_path, monkeypatch):
-    assert face3d_path().name == "face3d_68.csv"
-    assert load_face3d().shape == (68, 3)
-    monkeypatch.setenv("ANISO_SHARED", str(tmp_path / "nowhere"))
+def test_mean_face_is_package_data_and_bad_files_are_named(tmp_path):
+    from importlib import resources
+
+    points = load_face3d()
+    assert points.shape == (68, 3) and points.dtype == np.float64
+    text = resources.files("aniso.synthetic").joinpath("face3d_68.csv").read_text(encoding="utf-8")
+    assert text.startswith("#") and "OpenFace" in text  # provenance stated in the file itself
+    # Nose tip (30) nearest the viewer, outer eye corners about 90 mm apart, chin below the eyes.
+    assert points[30, 2] == points[:, 2].min()
+    assert 80 < np.linalg.norm(points[36] - points[45]) < 100
+    assert points[8, 1] > points[36, 1]
+    bad = tmp_path / "short.csv"
+    bad.write_text("# comment\n1,2,3\n1,2\n")
+    with pytest.raises(ValueError, match="short.csv"):
+        load_face3d(bad)
+    few = tmp_path / "few.csv"
+    few.write_text("# comment\n1,2,3\n")
+    with pytest.raises(ValueError, match="expected 68 rows"):
+        load_face3d(few)
     with pytest.raises(FileNotFoundError, match="nowhere"):
-        face3d_path()
-    bad = tmp_path / "data" / "face3d_68.csv"
-    bad.parent.mkdir()
-    bad.write_text("# comment\nx,y,z\n1,2,3\n1,2\n")
-    monkeypatch.setenv("ANISO_SHARED", str(tmp_path))
-    assert face3d_path() == bad
-    with pytest.raises(ValueError, match="line 4"):
-        load_face3d()
+        load_face3d(tmp_path / "nowhere.csv")
 
 
 def test_spline_basis_interpolates_and_reproduces_lines():
@@ -256,11 +264,11 @@ def test_mirror_consistency(name, yaw, pitch, roll):
                    distance=800.0, scale=0.45, cx=SIZE - 1 - 52.0, cy=66.0)
     fa, fb = model.project(a), model.project(b)
     scheme = get_scheme(name)
-    np.testing.assert_allclose(scheme.flip(fb.landmarks(name), SIZE), fa.landmarks(name), atol=1e-6)
+    np.testing.assert_allclose(scheme.flip(fb.landmarks.of(name), SIZE), fa.landmarks.of(name), atol=1e-6)
     if name == "aflw":
-        np.testing.assert_array_equal(fb.visible19[list(scheme.mirror)], fa.visible19)
+        np.testing.assert_array_equal(fb.visibility.visible19[list(scheme.mirror)], fa.visibility.visible19)
     if yaw > 30:
-        assert fa.jaw_hidden.any()  # the self-occlusion step is part of what is compared
+        assert fa.visibility.jaw_hidden.any()  # the self-occlusion step is part of what is compared
 
 
 def test_mirror_params_with_asymmetry_and_gaze():
@@ -269,54 +277,54 @@ def test_mirror_params_with_asymmetry_and_gaze():
                    expression=(0.2, 0.1, 0.0, 0.0), yaw=-27.0, pitch=9.0, roll=-5.0, scale=0.5, cx=70.0, cy=60.0)
     fa, fb = model.project(p), model.project(mirror_params(p, SIZE))
     for name in ("300w", "wflw", "aflw"):
-        np.testing.assert_allclose(get_scheme(name).flip(fb.landmarks(name), SIZE), fa.landmarks(name), atol=1e-6)
+        np.testing.assert_allclose(get_scheme(name).flip(fb.landmarks.of(name), SIZE), fa.landmarks.of(name), atol=1e-6)
 
 
 def test_wflw_and_300w_shapes_agree_where_the_schemes_share_points():
     f = default_model().project(FaceParams(yaw=20.0, pitch=5.0, expression=(0.5, 0.2, 0.1, 0.0)))
-    a, b = f.lm68, f.lm98
+    a, b = f.landmarks.lm68, f.landmarks.lm98
     np.testing.assert_allclose(b[0:33:2], a[0:17])            # contour: every second point is a 68-point jaw point
     np.testing.assert_allclose(b[33:38], a[17:22])            # brow upper arcs
     np.testing.assert_allclose(b[42:47], a[22:27])
     np.testing.assert_allclose(b[51:60], a[27:36])            # nose
     np.testing.assert_allclose(b[[60, 64, 68, 72]], a[[36, 39, 42, 45]])  # eye corners (WFLW order)
     np.testing.assert_allclose(b[76:96], a[48:68])            # lips
-    c = f.lm19
+    c = f.landmarks.lm19
     np.testing.assert_allclose(c[[6, 8, 9, 11]], a[[36, 39, 42, 45]])
     np.testing.assert_allclose(c[[12, 13, 14, 15, 17, 18]], a[[31, 30, 35, 48, 54, 8]])
     np.testing.assert_allclose(c[[7, 10]], b[[96, 97]])      # eye centres = pupils
     # WFLW brows, frontal: the lower arc (knots 3.2, 2.4, 1.6, 0.8) lies below the upper arc.
     g = default_model().project(FaceParams(scale=1.0, cx=0.0, cy=0.0))
-    for lower, upper in ((g.lm98[38:42], g.lm98[33:38]), (g.lm98[47:51][::-1], g.lm98[42:47])):
-        t = np.array([0.8, 1.6, 2.4, 3.2]) if lower is not g.lm98[38:42] else np.array([3.2, 2.4, 1.6, 0.8])
+    for lower, upper in ((g.landmarks.lm98[38:42], g.landmarks.lm98[33:38]), (g.landmarks.lm98[47:51][::-1], g.landmarks.lm98[42:47])):
+        t = np.array([0.8, 1.6, 2.4, 3.2]) if lower is not g.landmarks.lm98[38:42] else np.array([3.2, 2.4, 1.6, 0.8])
         y_up = np.interp(t, np.arange(5.0), upper[:, 1])
         assert (lower[:, 1] > y_up + 1.0).all()
 
 
 def test_self_occlusion_moves_only_the_far_jaw():
     model = default_model()
-    assert not model.project(FaceParams(yaw=0.0)).jaw_hidden.any()
-    assert not model.project(FaceParams(yaw=15.0)).jaw_hidden.any()
+    assert not model.project(FaceParams(yaw=0.0)).visibility.jaw_hidden.any()
+    assert not model.project(FaceParams(yaw=15.0)).visibility.jaw_hidden.any()
     f = model.project(FaceParams(yaw=45.0))      # nose to the image right: the right-hand jaw turns away
-    hidden = np.flatnonzero(f.jaw_hidden)
+    hidden = np.flatnonzero(f.visibility.jaw_hidden)
     assert len(hidden) >= 10 and (hidden > 32).all()
     # A hidden jaw point projects inside the face; its label moves out to the silhouette.
     p = FaceParams(yaw=45.0)
     jaw3d = spline_basis(17, np.arange(65) / 4.0) @ model.shape3d(p)[:17]
     cam = jaw3d @ rotation_matrix(45.0, 0.0, 0.0).T
     bare_x = cam[:, 0] * p.distance / (cam[:, 2] + p.distance) * p.scale + p.cx
-    np.testing.assert_allclose(f.jaw_dense[~f.jaw_hidden, 0], bare_x[~f.jaw_hidden], atol=1e-9)
-    shift = f.jaw_dense[hidden, 0] - bare_x[hidden]
-    assert (shift > 0).all() and shift.max() > 0.05 * np.ptp(f.jaw_dense[:, 0])
+    np.testing.assert_allclose(f.head.jaw[~f.visibility.jaw_hidden, 0], bare_x[~f.visibility.jaw_hidden], atol=1e-9)
+    shift = f.head.jaw[hidden, 0] - bare_x[hidden]
+    assert (shift > 0).all() and shift.max() > 0.05 * np.ptp(f.head.jaw[:, 0])
     g = model.project(FaceParams(yaw=-45.0))
-    assert (np.flatnonzero(g.jaw_hidden) < 32).all()
+    assert (np.flatnonzero(g.visibility.jaw_hidden) < 32).all()
 
 
 def test_aflw_far_side_points_hidden_at_large_yaw():
     f = default_model().project(FaceParams(yaw=70.0))
-    assert not f.visible19[11] and not f.visible19[14]      # far eye corner, far nostril
-    assert f.visible19[[0, 6, 12, 13, 16, 18]].all()        # near side and midline stay visible
-    assert default_model().project(FaceParams(yaw=5.0)).visible19.all()
+    assert not f.visibility.visible19[11] and not f.visibility.visible19[14]      # far eye corner, far nostril
+    assert f.visibility.visible19[[0, 6, 12, 13, 16, 18]].all()        # near side and midline stay visible
+    assert default_model().project(FaceParams(yaw=5.0)).visibility.visible19.all()
 
 
 # --------------------------------------------------------------------------- distributions and flags
@@ -364,11 +372,11 @@ def test_blur_and_occlusion_flags_are_honest():
 
 
 def test_quota_wants_exact_shares():
-    w = S.quota_wants(S.PROFILES["wflw"], 2500, [0, 1])
+    w = S.quota_wants(S.DIFFICULTIES["wflw"], 2500, [0, 1])
     counts = {k: sum(x[k] for x in w) for k in w[0]}
     assert counts == {"pose": 326, "expression": 314, "illumination": 698, "makeup": 206, "occlusion": 736,
                       "blur": 773}
-    small = S.quota_wants(S.PROFILES["wflw"], 20, [0, 1])
+    small = S.quota_wants(S.DIFFICULTIES["wflw"], 20, [0, 1])
     assert all(sum(x[k] for x in small) == S.MIN_FACES for k in small[0])
 
 
@@ -407,7 +415,7 @@ def test_noise_levels_in_units_of_the_inter_ocular_distance():
     scheme = get_scheme("300w")
     rng = np.random.default_rng(0)
     base = default_model().project(FaceParams(scale=0.5, cx=64, cy=64))
-    clean = base.lm68
+    clean = base.landmarks.lm68
     res = np.stack([S.annotation_noise(clean, "300w", 40.0, cfg, rng) - clean for _ in range(3000)])
     t, n = _tangent_frame(clean, scheme)
     c = scheme.has_tangent

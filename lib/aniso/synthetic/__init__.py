@@ -1,4 +1,27 @@
-"""Synthetic benchmark: parametric faces rendered into the real 300W, WFLW and AFLW release formats."""
+"""Synthetic benchmark: parametric faces rendered into the real 300W, WFLW and AFLW release formats.
 
-from .generator import *  # noqa: F401,F403
-from .generator import __all__  # noqa: F401
+``generate(name, out_dir, seed=0, scale=DEFAULT_SCALE, ...)`` writes a tree
+that ``aniso.data.open_dataset`` reads like the real release, plus the
+noise-free truth (:mod:`aniso.data.truth`). The modules: :mod:`.face` (the
+parametric 3-D face), :mod:`.render` (drawing it), :mod:`.difficulty`,
+:mod:`.pose`, :mod:`.attributes` and :mod:`.noise` (what is drawn),
+:mod:`.sample` (one face), :mod:`.layouts` (the release layouts),
+:mod:`.generator` (whole trees), :mod:`.sheet` (a contact sheet) and
+:mod:`.cli` (``python -m aniso.synthetic``).
+"""
+
+from .attributes import occlusion_minimum, wflw_flags
+from .difficulty import DEFAULT_SCALE, DIFFICULTIES, MIN_FACES, POSE_LIMITS, Difficulty, plan, quota_wants
+from .generator import GENERATOR_VERSION, INFO_FILE, generate
+from .layouts import WFLW_LIST_NAMES
+from .noise import NoiseConfig, annotation_noise
+from .pose import sample_pose
+from .sample import FaceSample, sample_face
+from .sheet import contact_sheet
+
+__all__ = [
+    "DEFAULT_SCALE", "MIN_FACES", "POSE_LIMITS", "INFO_FILE", "GENERATOR_VERSION", "WFLW_LIST_NAMES",
+    "Difficulty", "DIFFICULTIES", "NoiseConfig", "FaceSample",
+    "generate", "plan", "quota_wants", "sample_face", "sample_pose", "annotation_noise", "occlusion_minimum",
+    "wflw_flags", "contact_sheet",
+]

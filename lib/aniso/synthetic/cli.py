@@ -2,14 +2,15 @@
 
 Usage::
 
-    python -m aniso.synth {300w,wflw,aflw} OUT [--seed S] [--scale F] [--image-size PX]
-                          [--contact-sheet PNG] [--force] [--quiet]
+    python -m aniso.synthetic {300w,wflw,aflw} OUT [--seed S] [--scale F] [--image-size PX]
+                              [--contact-sheet PNG] [--force] [--quiet]
 
 ``--scale`` 1.0 gives the release's face counts; the default
-(:data:`aniso.data.synthetic.DEFAULT_SCALE`) generates in seconds on one core.
+(:data:`aniso.synthetic.DEFAULT_SCALE`) generates in seconds on one core.
 ``OUT`` must not exist or be empty unless ``--force``. ``--contact-sheet``
 also draws a grid of faces of every scheme with their landmarks to ``PNG``.
-The tree loads with ``aniso.data.open_dataset(name, OUT, subset)``.
+The tree loads with ``aniso.data.open_dataset(name, OUT, subset)``. ``python -m aniso.synth``
+runs the same command.
 """
 
 from __future__ import annotations
@@ -17,20 +18,23 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import generator as synthetic
+from .. import data
+from .difficulty import DEFAULT_SCALE, MIN_FACES, plan
+from .generator import generate
+from .sheet import contact_sheet
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m aniso.synth",
+        prog="python -m aniso.synthetic",
         description="Write a synthetic face-landmark data set in the real release format of 300W, WFLW or AFLW.",
     )
-    p.add_argument("dataset", choices=synthetic.DATASET_NAMES, help="which release layout to write")
+    p.add_argument("dataset", choices=tuple(data.DATASETS), help="which release layout to write")
     p.add_argument("out", help="output folder (must not exist or be empty, unless --force)")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same files (default 0)")
-    p.add_argument("--scale", type=float, default=synthetic.DEFAULT_SCALE,
-                   help=f"faces relative to the release's counts (default {synthetic.DEFAULT_SCALE}; "
-                        f"at least {synthetic.MIN_FACES} per folder/split)")
+    p.add_argument("--scale", type=float, default=DEFAULT_SCALE,
+                   help=f"faces relative to the release's counts (default {DEFAULT_SCALE}; "
+                        f"at least {MIN_FACES} per folder/split)")
     p.add_argument("--image-size", type=int, default=128, help="side of the square images in pixels (default 128)")
     p.add_argument("--contact-sheet", metavar="PNG", default=None,
                    help="also write a contact sheet of faces of every scheme with their landmarks")
@@ -42,11 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        counts = synthetic.plan(args.dataset, args.scale)
-        out = synthetic.generate(args.dataset, args.out, seed=args.seed, scale=args.scale,
-                                 image_size=args.image_size, progress=not args.quiet, force=args.force)
+        counts = plan(args.dataset, args.scale)
+        out = generate(args.dataset, args.out, seed=args.seed, scale=args.scale,
+                       image_size=args.image_size, progress=not args.quiet, force=args.force)
         if args.contact_sheet:
-            synthetic.contact_sheet(args.contact_sheet, seed=args.seed)
+            contact_sheet(args.contact_sheet, seed=args.seed)
     except (ValueError, FileExistsError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
