@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 __all__ = ["rotation_matrix", "spline_basis", "Camera"]
 
@@ -14,13 +15,10 @@ def rotation_matrix(yaw: float, pitch: float, roll: float) -> np.ndarray:
 
     Signs (x right, y down, z away from the viewer): yaw > 0 turns the nose
     toward the image's right, pitch > 0 lifts the nose, roll > 0 turns the
-    face clockwise in the image.
+    face clockwise in the image. In scipy's right-handed convention these are
+    the intrinsic rotations Z(roll), X(-pitch), Y(-yaw).
     """
-    a, b, c = np.deg2rad([yaw, pitch, roll])
-    ry = np.array([[np.cos(a), 0.0, -np.sin(a)], [0.0, 1.0, 0.0], [np.sin(a), 0.0, np.cos(a)]])
-    rx = np.array([[1.0, 0.0, 0.0], [0.0, np.cos(b), np.sin(b)], [0.0, -np.sin(b), np.cos(b)]])
-    rz = np.array([[np.cos(c), -np.sin(c), 0.0], [np.sin(c), np.cos(c), 0.0], [0.0, 0.0, 1.0]])
-    return rz @ rx @ ry
+    return Rotation.from_euler("ZXY", [roll, -pitch, -yaw], degrees=True).as_matrix()
 
 
 def spline_basis(n_ctrl: int, params) -> np.ndarray:
