@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation
 
 __all__ = ["rotation_matrix", "spline_basis", "Camera"]
@@ -26,31 +27,16 @@ def spline_basis(n_ctrl: int, params) -> np.ndarray:
 
     The spline is parameterised by the control-point index (knots 0 .. n_ctrl - 1);
     row r gives the point at ``params[r]`` as a weighted sum of the controls
-    (a spline is linear in its data). Uniform knots make the curve of a
-    reversed control list the reversed curve, which keeps mirrored faces
-    consistent. Natural end conditions (zero second derivative); two controls
-    give the straight segment.
+    (a spline is linear in its data, so the weights are the splines through
+    the unit vectors). Uniform knots make the curve of a reversed control list
+    the reversed curve, which keeps mirrored faces consistent. Natural end
+    conditions (zero second derivative); two controls give the straight segment.
     """
     t = np.asarray(params, dtype=float).ravel()
     n = int(n_ctrl)
     if n < 2:
         raise ValueError(f"spline_basis: need at least 2 control points, got {n}")
-    if n == 2:
-        return np.stack([1.0 - t, t], axis=1)
-    # Second derivatives m (n x n, one column per control): m_0 = m_{n-1} = 0 and
-    # m_{i-1} + 4 m_i + m_{i+1} = 6 (y_{i-1} - 2 y_i + y_{i+1}) inside.
-    a = np.zeros((n, n))
-    rhs = np.zeros((n, n))
-    a[0, 0] = a[-1, -1] = 1.0
-    for i in range(1, n - 1):
-        a[i, i - 1 : i + 2] = (1.0, 4.0, 1.0)
-        rhs[i, i - 1 : i + 2] = (6.0, -12.0, 6.0)
-    m = np.linalg.solve(a, rhs)
-    seg = np.clip(np.floor(t).astype(int), 0, n - 2)
-    u = (t - seg)[:, None]
-    eye = np.eye(n)
-    return ((1.0 - u) * eye[seg] + u * eye[seg + 1]
-            + ((1.0 - u) ** 3 - (1.0 - u)) * m[seg] / 6.0 + (u**3 - u) * m[seg + 1] / 6.0)
+    return CubicSpline(np.arange(n, dtype=float), np.eye(n), bc_type="natural")(t)
 
 
 @dataclass(frozen=True)
