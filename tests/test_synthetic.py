@@ -334,9 +334,24 @@ def test_pose_imbalance():
     rng = np.random.default_rng(0)
     yaws = np.abs([S.sample_pose(rng, "300w")[0] for _ in range(4000)])
     assert (yaws < 20).mean() > 0.75
-    assert 0.03 < (yaws > 45).mean() < 0.10
+    # Only the yaw tail (80 % of the large poses, uniform from 30.5 to the cap) passes 45 degrees.
+    d = S.DIFFICULTIES["300w"]
+    expected = d.pose * 0.8 * (d.yaw_max - 45.0) / (d.yaw_max - 30.5)
+    assert 0.7 * expected < (yaws > 45).mean() < 1.3 * expected
     hard = np.abs([S.sample_pose(rng, "ibug")[0] for _ in range(2000)])
     assert (hard > 45).mean() > 2 * (yaws > 45).mean()
+
+
+@pytest.mark.parametrize("name, difficulties, cap", [("300w", ("300w", "ibug", "indoor", "outdoor"), 60.0),
+                                                    ("wflw", ("wflw",), 70.0), ("aflw", ("aflw",), 80.0)])
+def test_yaw_caps_per_data_set(name, difficulties, cap):
+    rng = np.random.default_rng(1)
+    for key in difficulties:
+        assert S.DIFFICULTIES[key].yaw_max == cap
+        yaws = np.abs([S.sample_pose(rng, key, large=True)[0] for _ in range(800)])
+        assert yaws.max() <= cap and yaws.max() > cap - 3.0   # the tail reaches the cap, never passes it
+    with pytest.raises(ValueError, match="yaw_max"):
+        S.Difficulty("bad", yaw_max=95.0)
 
 
 def test_pose_imbalance_in_a_generated_tree(trees):

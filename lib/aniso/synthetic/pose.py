@@ -2,8 +2,9 @@
 
 Most faces come from a bulk with half-normal |yaw| (``yaw_sd``), normal pitch
 and roll, kept below the large-pose limits (:data:`POSE_LIMITS`); a share
-``pose`` of faces is a large pose instead: 80 % a yaw tail uniform in 30-90
-degrees, 10 % |pitch| 25-40, 10 % |roll| 30-55.
+``pose`` of faces is a large pose instead: 80 % a yaw tail uniform from 30
+degrees to the data set's cap ``yaw_max`` (60 for 300W, 70 for WFLW, 80 for
+AFLW), 10 % |pitch| 25-40, 10 % |roll| 30-55.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ def bulk_pose(rng: np.random.Generator, prof: Difficulty) -> tuple[float, float,
 
 
 def hard_pose(rng: np.random.Generator, prof: Difficulty) -> tuple[float, float, float]:
-    """A large pose: mostly a yaw tail, sometimes a strong pitch or roll."""
+    """A large pose: mostly a yaw tail up to ``prof.yaw_max``, sometimes a strong pitch or roll."""
     yaw, pitch, roll = bulk_pose(rng, prof)
     kind = rng.random()
     sign = rng.choice((-1.0, 1.0))
     if kind < 0.8:
-        yaw = sign * rng.uniform(POSE_LIMITS[0] + 0.5, 90.0)
+        yaw = sign * rng.uniform(POSE_LIMITS[0] + 0.5, prof.yaw_max)
     elif kind < 0.9:
         pitch = sign * rng.uniform(POSE_LIMITS[1] + 0.5, 40.0)
     else:
