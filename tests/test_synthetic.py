@@ -18,6 +18,7 @@ import pytest
 from aniso.data import DATASETS, open_dataset
 from aniso import synthetic as S
 from aniso.synthetic import layouts
+from aniso.synthetic import sample as sample_module
 from aniso.synthetic.face import (
     FaceParams,
     default_model,
@@ -454,3 +455,60 @@ def test_contact_sheet_is_written(tmp_path):
     out = S.contact_sheet(tmp_path / "sheet.png", seed=0, image_size=64)
     img = cv2.imread(str(out))
     assert img is not None and img.shape[0] > 100 and img.shape[1] > 300
+
+
+# --------------------------------------------------------------------------- degenerate faces
+
+
+@pytest.mark.parametrize("name", ["300w", "wflw", "aflw"])
+def test_generated_faces_keep_their_eyes_apart(trees, name):
+    """Every face of a tree, train and test: yaw within the data set's cap, eye distances above the floor."""
+    recs = _all_records(name, trees[name])
+    clean = np.stack([r.clean_landmarks for r in recs])
+    iod, ipd = S.eye_fractions(clean, name)
+    assert iod.min() >= S.MIN_EYE_FRACTION and ipd.min() >= S.MIN_EYE_FRACTION
+    cap = {"300w": S.YAW_MAX_300W, "wflw": S.YAW_MAX_WFLW, "aflw": S.YAW_MAX_AFLW}[name]
+    assert max(abs(r.attributes["yaw"]) for r in recs) <= cap
+
+
+def test_eye_fractions_match_the_metric_normalisers():
+    from aniso.metrics import nme
+
+    rng = np.random.default_rng(3)
+    for name in ("300w", "wflw", "aflw"):
+        n = get_scheme(name).n_points
+        g = rng.uniform(10, 100, (5, n, 2))
+        iod, ipd = S.eye_fractions(g, name)
+        box = np.sqrt(np.ptp(g[..., 0], axis=1) * np.ptp(g[..., 1], axis=1))
+        # nme of a prediction one pixel off everywhere is 1 / normaliser.
+        p = g + np.array([1.0, 0.0])
+        np.testing.assert_allclose(1.0 / nme(p, g, name, "inter_ocular"), iod * box)
+        np.testing.assert_allclose(1.0 / nme(p, g, name, "inter_pupil"), ipd * box)
+
+
+def test_degenerate_poses_are_redrawn_and_others_untouched(monkeypatch):
+    """With the tail open to 90 degrees some faces need a new pose; the rest draw exactly as without the rule."""
+    tail = S.Difficulty("profile-tail", yaw_max=90.0, pose=1.0, expression=0.0, illumination=0.0, makeup=0.0,
+                        occlusion=0.0, blur=0.0)
+    seeds = [[21, i] for i in range(40)]
+    guarded = [S.sample_face("300w", tail, sd, 48) for sd in seeds]
+    redrawn = [s.redraws > 0 for s in guarded]
+    assert 0 < sum(redrawn) < len(seeds)
+    iod, ipd = S.eye_fractions(np.stack([s.clean for s in guarded]), "300w")
+    assert min(iod.min(), ipd.min()) >= S.MIN_EYE_FRACTION
+    assert all(abs(s.pose[0]) <= 90.0 and (abs(s.pose) > np.array(S.POSE_LIMITS)).any() for s in guarded)
+    monkeypatch.setattr(sample_module, "MIN_EYE_FRACTION", 0.0)
+    free = [S.sample_face("300w", tail, sd, 48) for sd in seeds]
+    assert all(s.redraws == 0 for s in free)
+    iod_free, ipd_free = S.eye_fractions(np.stack([s.clean for s in free]), "300w")
+    assert np.minimum(iod_free, ipd_free)[redrawn].max() < S.MIN_EYE_FRACTION
+    for a, b, r in zip(guarded, free, redrawn):
+        if not r:
+            np.testing.assert_array_equal(a.noisy, b.noisy)
+            np.testing.assert_array_equal(a.image, b.image)
+
+
+def test_a_given_pose_is_kept():
+    s = S.sample_face("300w", "300w", [4, 4], 64, wants=dict(NONE), pose=(88.0, 0.0, 0.0))
+    assert s.redraws == 0 and s.pose[0] == 88.0
+    assert min(S.eye_fractions(s.clean, "300w")) < S.MIN_EYE_FRACTION

@@ -11,17 +11,29 @@ parametric 3-D face), :mod:`.render` (drawing it), :mod:`.difficulty`,
 """
 
 from .attributes import occlusion_minimum, wflw_flags
-from .difficulty import DEFAULT_SCALE, DIFFICULTIES, MIN_FACES, POSE_LIMITS, Difficulty, plan, quota_wants
+from .difficulty import (
+    DEFAULT_SCALE,
+    DIFFICULTIES,
+    MIN_FACES,
+    POSE_LIMITS,
+    YAW_MAX_300W,
+    YAW_MAX_AFLW,
+    YAW_MAX_WFLW,
+    Difficulty,
+    plan,
+    quota_wants,
+)
 from .generator import GENERATOR_VERSION, INFO_FILE, generate
 from .layouts import WFLW_LIST_NAMES
 from .noise import NoiseConfig, annotation_noise
 from .pose import sample_pose
-from .sample import FaceSample, sample_face
+from .sample import MIN_EYE_FRACTION, FaceSample, eye_fractions, sample_face
 from .sheet import contact_sheet
 
 __all__ = [
-    "DEFAULT_SCALE", "MIN_FACES", "POSE_LIMITS", "INFO_FILE", "GENERATOR_VERSION", "WFLW_LIST_NAMES",
+    "DEFAULT_SCALE", "MIN_FACES", "POSE_LIMITS", "YAW_MAX_300W", "YAW_MAX_WFLW", "YAW_MAX_AFLW", "MIN_EYE_FRACTION",
+    "INFO_FILE", "GENERATOR_VERSION", "WFLW_LIST_NAMES",
     "Difficulty", "DIFFICULTIES", "NoiseConfig", "FaceSample",
-    "generate", "plan", "quota_wants", "sample_face", "sample_pose", "annotation_noise", "occlusion_minimum",
+    "generate", "plan", "quota_wants", "sample_face", "sample_pose", "eye_fractions", "annotation_noise", "occlusion_minimum",
     "wflw_flags", "contact_sheet",
 ]

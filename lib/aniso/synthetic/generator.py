@@ -57,7 +57,7 @@ import numpy as np
 from ..data.truth import TRUTH_FILE, write_truth
 from ..files import atomic_write
 from .difficulty import DEFAULT_SCALE, dataset_key, plan
-from .layouts import WRITERS
+from .layouts import WRITERS, Progress
 from .noise import NoiseConfig
 
 __all__ = ["INFO_FILE", "GENERATOR_VERSION", "generate"]
@@ -131,12 +131,13 @@ def generate(
     t0 = time.perf_counter()
     try:
         with tqdm(total=sum(counts.values()), desc=f"synthetic {key}", unit="face", disable=not progress) as bar:
-            keys, clean, pose, extra = WRITERS[key](tmp, counts, int(seed), int(image_size), noise, bar)
+            tally = Progress(bar)
+            keys, clean, pose, extra = WRITERS[key](tmp, counts, int(seed), int(image_size), noise, tally)
         write_truth(tmp, keys, np.asarray(clean), np.asarray(pose))
         info = {
             "generator": "aniso.synthetic", "version": GENERATOR_VERSION, "dataset": key, "seed": int(seed),
             "scale": float(scale), "image_size": int(image_size), "noise": asdict(noise), "counts": counts,
-            "faces": len(keys), "truth_file": TRUTH_FILE, **extra,
+            "faces": len(keys), "truth_file": TRUTH_FILE, "pose_redraws": tally.pose_redraws, **extra,
         }
         atomic_write(tmp / INFO_FILE, (json.dumps(info, indent=1, sort_keys=True) + "\n").encode("utf-8"))
         _publish(tmp, out)

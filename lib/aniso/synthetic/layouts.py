@@ -36,7 +36,7 @@ from .face import default_model
 from .noise import NoiseConfig
 from .sample import sample_face
 
-__all__ = ["WFLW_LIST_NAMES", "IBUG_SPACE_NAME", "WRITERS"]
+__all__ = ["WFLW_LIST_NAMES", "IBUG_SPACE_NAME", "Progress", "WRITERS"]
 
 WFLW_LIST_NAMES = {"pose": "largepose", "expression": "expression", "illumination": "illumination",
                    "makeup": "makeup", "occlusion": "occlusion", "blur": "blur"}
@@ -97,7 +97,23 @@ def _folder_code(dataset: str, folder: str) -> int:
     return zlib.crc32(f"{dataset}/{folder}".encode("utf-8"))
 
 
-def _faces(dataset: str, counts: dict, seed: int, image_size: int, noise: NoiseConfig, bar):
+class Progress:
+    """A progress bar (anything with ``update(n)``) and tallies over the faces drawn.
+
+    ``pose_redraws``: per folder or split, the new poses drawn for the
+    eye-distance guarantee (:mod:`aniso.synthetic.sample`).
+    """
+
+    def __init__(self, bar):
+        self.bar = bar
+        self.pose_redraws: dict[str, int] = {}
+
+    def add(self, folder: str, sample) -> None:
+        self.pose_redraws[folder] = self.pose_redraws.get(folder, 0) + sample.redraws
+        self.bar.update(1)
+
+
+def _faces(dataset: str, counts: dict, seed: int, image_size: int, noise: NoiseConfig, progress: Progress):
     """Yield (folder, index, FaceSample) for every face of the plan, in order."""
     scheme = dataset
     model = default_model()
@@ -107,14 +123,14 @@ def _faces(dataset: str, counts: dict, seed: int, image_size: int, noise: NoiseC
         n = counts[f.key]
         quotas = quota_wants(prof, n, [int(seed), code]) if dataset == "wflw" else [None] * n
         for i in range(n):
-            yield f.key, i, sample_face(scheme, prof, [int(seed), code, i], image_size, noise, wants=quotas[i],
-                                        model=model)
-            bar.update(1)
+            s = sample_face(scheme, prof, [int(seed), code, i], image_size, noise, wants=quotas[i], model=model)
+            yield f.key, i, s
+            progress.add(f.key, s)
 
 
-def _write_300w(root: Path, counts, seed, image_size, noise, bar):
+def _write_300w(root: Path, counts, seed, image_size, noise, progress):
     keys, clean, pose = [], [], []
-    for folder, i, s in _faces("300w", counts, seed, image_size, noise, bar):
+    for folder, i, s in _faces("300w", counts, seed, image_size, noise, progress):
         stem, ext = _w300_name(folder, i)
         rel = f"{folder}/{stem}{ext}"
         _write_file(root / rel, _encode(s.image, ext))
@@ -125,12 +141,12 @@ def _write_300w(root: Path, counts, seed, image_size, noise, bar):
     return keys, clean, pose, {}
 
 
-def _write_wflw(root: Path, counts, seed, image_size, noise, bar):
+def _write_wflw(root: Path, counts, seed, image_size, noise, progress):
     keys, clean, pose = [], [], []
     lines: dict[str, list[str]] = {"train": [], "test": []}
     flagged: dict[str, list[str]] = {k: [] for k in WFLW_FLAGS}
     flag_counts = {split: dict.fromkeys(WFLW_FLAGS, 0) for split in ("train", "test")}
-    for split, i, s in _faces("wflw", counts, seed, image_size, noise, bar):
+    for split, i, s in _faces("wflw", counts, seed, image_size, noise, progress):
         g = np.random.default_rng([int(seed), _folder_code("wflw", split), i, 1])
         eid, event, act = _WFLW_EVENTS[int(g.integers(0, len(_WFLW_EVENTS)))]
         number = i if split == "train" else 50000 + i
@@ -160,11 +176,11 @@ def _write_wflw(root: Path, counts, seed, image_size, noise, bar):
     return keys, clean, pose, {"flag_counts": flag_counts}
 
 
-def _write_aflw(root: Path, counts, seed, image_size, noise, bar):
+def _write_aflw(root: Path, counts, seed, image_size, noise, progress):
     keys, clean, pose = [], [], []
     bbox, data, mask, names = [], [], [], []
     row = 0
-    for split, i, s in _faces("aflw", counts, seed, image_size, noise, bar):
+    for split, i, s in _faces("aflw", counts, seed, image_size, noise, progress):
         g = np.random.default_rng([int(seed), _folder_code("aflw", split), i, 1])
         sub = ("0", "2", "3")[int(g.choice(3, p=[0.2, 0.35, 0.45]))]
         name = f"{sub}/image{10001 + row:05d}.jpg"
