@@ -6,6 +6,7 @@ back with the real loaders (``aniso.data.open_dataset``).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -207,6 +208,16 @@ def test_cli_runs_and_refuses_non_empty(tmp_path):
     assert len(open_dataset("300w", out, "challenging")) == S.plan("300w", 0.01)["ibug"]
     again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert again.returncode == 2 and "not empty" in again.stderr
+    # The package's own entry point, with the noise flag.
+    out2 = tmp_path / "aflw"
+    cmd2 = [sys.executable, "-m", "aniso.synthetic", "aflw", str(out2), "--scale", "1e-6", "--image-size", "48",
+            "--noise-scale", "0.5", "--quiet"]
+    done2 = subprocess.run(cmd2, capture_output=True, text=True, env=env, timeout=120)
+    assert done2.returncode == 0, done2.stderr
+    assert json.loads((out2 / S.INFO_FILE).read_text())["noise_scale"] == 0.5
+    bad = subprocess.run(cmd2[:4] + [str(tmp_path / "x"), "--noise-scale", "-1"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert bad.returncode == 2 and "noise_scale" in bad.stderr
 
 
 # --------------------------------------------------------------------------- geometry
@@ -512,3 +523,46 @@ def test_a_given_pose_is_kept():
     s = S.sample_face("300w", "300w", [4, 4], 64, wants=dict(NONE), pose=(88.0, 0.0, 0.0))
     assert s.redraws == 0 and s.pose[0] == 88.0
     assert min(S.eye_fractions(s.clean, "300w")) < S.MIN_EYE_FRACTION
+
+
+# --------------------------------------------------------------------------- noise_scale
+
+
+def _residuals(root, name):
+    """Label - truth residuals of every face, split along / across each contour point's tangent, and at corners."""
+    recs = _all_records(name, root)
+    scheme = get_scheme(name)
+    clean = np.stack([r.clean_landmarks for r in recs])
+    res = np.stack([r.landmarks for r in recs]) - clean
+    t, n = _tangent_frame(clean, scheme)
+    c = scheme.has_tangent
+    return (res[:, c] * t[:, c]).sum(-1), (res[:, c] * n[:, c]).sum(-1), res[:, list(scheme.corners)]
+
+
+def test_noise_scale_multiplies_only_the_along_contour_noise(tmp_path):
+    kw = dict(seed=5, scale=1e-6, image_size=96, progress=False)
+    base = S.generate("300w", tmp_path / "one", **kw)
+    trees = {k: S.generate("300w", tmp_path / str(k), noise_scale=k, **kw) for k in (0.0, 2.0)}
+    along1, across1, corner1 = _residuals(base, "300w")
+    along0, across0, corner0 = _residuals(trees[0.0], "300w")
+    along2, across2, corner2 = _residuals(trees[2.0], "300w")
+    assert np.abs(along0).max() < 1e-3                       # written to 0.001 px: rounding only
+    assert 1.97 < along2.std() / along1.std() < 2.03
+    for other in (across0, across2):
+        np.testing.assert_allclose(other, across1, atol=2e-3)
+    for other in (corner0, corner2):
+        np.testing.assert_allclose(other, corner1, atol=2e-3)
+    info = json.loads((trees[2.0] / S.INFO_FILE).read_text())
+    assert info["noise_scale"] == 2.0 and info["noise"]["along"] == S.NoiseConfig().along
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="noise_scale"):
+            S.generate("300w", tmp_path / "bad", noise_scale=bad, **kw)
+
+
+def test_noise_scale_one_is_the_default_tree(tmp_path):
+    kw = dict(seed=2, scale=1e-6, image_size=48, progress=False)
+    a = S.generate("wflw", tmp_path / "a", **kw)
+    b = S.generate("wflw", tmp_path / "b", noise_scale=1.0, **kw)
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)

@@ -3,6 +3,7 @@
 Usage::
 
     python -m aniso.synthetic {300w,wflw,aflw} OUT [--seed S] [--scale F] [--image-size PX]
+                              [--noise-scale F]
                               [--contact-sheet PNG] [--force] [--quiet]
 
 ``--scale`` 1.0 gives the release's face counts; the default
@@ -36,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"faces relative to the release's counts (default {DEFAULT_SCALE}; "
                         f"at least {MIN_FACES} per folder/split)")
     p.add_argument("--image-size", type=int, default=128, help="side of the square images in pixels (default 128)")
+    p.add_argument("--noise-scale", type=float, default=1.0,
+                   help="factor on the along-contour annotation noise only (0: none; default 1)")
     p.add_argument("--contact-sheet", metavar="PNG", default=None,
                    help="also write a contact sheet of faces of every scheme with their landmarks")
     p.add_argument("--force", action="store_true", help="replace the content of a non-empty OUT")
@@ -48,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         counts = plan(args.dataset, args.scale)
         out = generate(args.dataset, args.out, seed=args.seed, scale=args.scale,
-                       image_size=args.image_size, progress=not args.quiet, force=args.force)
+                       image_size=args.image_size, progress=not args.quiet, force=args.force,
+                       noise_scale=args.noise_scale)
         if args.contact_sheet:
             contact_sheet(args.contact_sheet, seed=args.seed)
     except (ValueError, FileExistsError, FileNotFoundError) as exc:

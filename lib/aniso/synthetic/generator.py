@@ -45,11 +45,12 @@ temporary folder beside ``out_dir`` and renamed into place at the end.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -106,15 +107,20 @@ def generate(
     noise: NoiseConfig = NoiseConfig(),
     progress: bool = True,
     force: bool = False,
+    noise_scale: float = 1.0,
 ) -> Path:
     """Write a synthetic ``"300w"``, ``"wflw"`` or ``"aflw"`` tree into ``out_dir`` and return its path.
 
     ``scale``: faces relative to the release (module docstring);
     ``image_size``: side of the square images, pixels; ``noise``: annotation
-    noise. ``out_dir`` must not exist or be empty, unless ``force`` (then its
+    noise; ``noise_scale``: factor on the along-contour standard deviation
+    ``noise.along`` only (0: no along-contour noise; across-contour and corner
+    noise unchanged; 1: the tree is the same as without it). Both are recorded
+    in ``synthetic_info.json`` (``noise`` as given, ``noise_scale`` beside it).
+    ``out_dir`` must not exist or be empty, unless ``force`` (then its
     old content is replaced once the new tree is complete). Raises
     ``FileExistsError`` for a non-empty ``out_dir`` without ``force`` and
-    ``ValueError`` for a bad name, scale or size.
+    ``ValueError`` for a bad name, scale, size or noise.
     """
     from tqdm.auto import tqdm
 
@@ -124,6 +130,11 @@ def generate(
         raise ValueError(f"image_size must be an integer number of pixels in [32, 4096], got {image_size!r}")
     if not isinstance(noise, NoiseConfig):
         raise ValueError(f"noise must be a NoiseConfig, got {type(noise).__name__}")
+    if not (isinstance(noise_scale, (int, float)) and math.isfinite(noise_scale) and noise_scale >= 0):
+        raise ValueError(f"noise_scale must be a finite number >= 0 (factor on the along-contour noise), "
+                         f"got {noise_scale!r}")
+    # NoiseConfig checks that the scaled standard deviation is still a fraction in [0, 1].
+    drawn = replace(noise, along=noise.along * float(noise_scale))
     out = Path(out_dir).absolute()
     _check_output(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -132,11 +143,12 @@ def generate(
     try:
         with tqdm(total=sum(counts.values()), desc=f"synthetic {key}", unit="face", disable=not progress) as bar:
             tally = Progress(bar)
-            keys, clean, pose, extra = WRITERS[key](tmp, counts, int(seed), int(image_size), noise, tally)
+            keys, clean, pose, extra = WRITERS[key](tmp, counts, int(seed), int(image_size), drawn, tally)
         write_truth(tmp, keys, np.asarray(clean), np.asarray(pose))
         info = {
             "generator": "aniso.synthetic", "version": GENERATOR_VERSION, "dataset": key, "seed": int(seed),
-            "scale": float(scale), "image_size": int(image_size), "noise": asdict(noise), "counts": counts,
+            "scale": float(scale), "image_size": int(image_size), "noise": asdict(noise),
+            "noise_scale": float(noise_scale), "counts": counts,
             "faces": len(keys), "truth_file": TRUTH_FILE, "pose_redraws": tally.pose_redraws, **extra,
         }
         atomic_write(tmp / INFO_FILE, (json.dumps(info, indent=1, sort_keys=True) + "\n").encode("utf-8"))
