@@ -6,8 +6,9 @@ noise-free truth (:mod:`aniso.data.truth`). The modules: :mod:`.face` (the
 parametric 3-D face), :mod:`.render` (drawing it), :mod:`.difficulty`,
 :mod:`.pose`, :mod:`.attributes` and :mod:`.noise` (what is drawn),
 :mod:`.sample` (one face), :mod:`.layouts` (the release layouts),
-:mod:`.generator` (whole trees), :mod:`.sheet` (a contact sheet) and
-:mod:`.cli` (``python -m aniso.synthetic``).
+:mod:`.generator` (whole trees), :mod:`.sheet` (a contact sheet), :mod:`.trees`
+(poses and label noise read back from a tree) and :mod:`.cli`
+(``python -m aniso.synthetic``).
 """
 
 from .attributes import occlusion_minimum, wflw_flags
@@ -29,11 +30,12 @@ from .noise import NoiseConfig, annotation_noise
 from .pose import sample_pose
 from .sample import MIN_EYE_FRACTION, FaceSample, eye_fractions, sample_face
 from .sheet import contact_sheet
+from .trees import LabelNoise, label_noise, tree_poses
 
 __all__ = [
     "DEFAULT_SCALE", "MIN_FACES", "POSE_LIMITS", "YAW_MAX_300W", "YAW_MAX_WFLW", "YAW_MAX_AFLW", "MIN_EYE_FRACTION",
     "INFO_FILE", "GENERATOR_VERSION", "WFLW_LIST_NAMES",
     "Difficulty", "DIFFICULTIES", "NoiseConfig", "FaceSample",
     "generate", "plan", "quota_wants", "sample_face", "sample_pose", "eye_fractions", "annotation_noise", "occlusion_minimum",
-    "wflw_flags", "contact_sheet",
+    "wflw_flags", "contact_sheet", "tree_poses", "LabelNoise", "label_noise",
 ]

@@ -17,9 +17,12 @@ runs the same command.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
+from pathlib import Path
 
 from .. import data
+from ..files import atomic_write
 from .difficulty import DEFAULT_SCALE, MIN_FACES, plan
 from .generator import generate
 from .sheet import contact_sheet
@@ -46,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _save_png(fig, path: Path) -> None:
+    """Write a matplotlib figure as PNG (110 dpi), atomically."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    atomic_write(path, buf.getvalue())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -54,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                        image_size=args.image_size, progress=not args.quiet, force=args.force,
                        noise_scale=args.noise_scale)
         if args.contact_sheet:
-            contact_sheet(args.contact_sheet, seed=args.seed)
+            _save_png(contact_sheet(seed=args.seed), Path(args.contact_sheet))
     except (ValueError, FileExistsError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
