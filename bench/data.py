@@ -1,7 +1,7 @@
 """Is data loading the bottleneck? Pipeline images/s against model training images/s.
 
 Builds about 200 face records (a tiny synthetic WFLW tree from
-``aniso.data.synthetic.generate`` when that works, else random 160x160
+``aniso.synthetic.generate`` when that works, else random 160x160
 images with random landmarks), then measures:
 
 * the pipeline: ``FaceDataset`` in train mode with the default augmentation,
@@ -37,7 +37,7 @@ from aniso.topology import get_scheme
 def synthetic_records(root: Path, n: int, seed: int) -> tuple[list[Record], str, str]:
     """About ``n`` records of a tiny synthetic WFLW tree; ``(records, scheme name, how they were made)``."""
     from aniso.data import open_dataset
-    from aniso.data.synthetic import generate
+    from aniso.synthetic import generate
 
     # WFLW has 7500 + 2500 faces; scale n / 10000 gives about n in all.
     tree = generate("wflw", root / "wflw", seed=seed, scale=n / 10000, image_size=160, progress=False)

@@ -23,8 +23,9 @@ from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
 
-from aniso.data import synthetic  # noqa: E402
-from aniso.data.face_model import default_model  # noqa: E402
+from aniso import synthetic  # noqa: E402
+from aniso.data import DATASETS  # noqa: E402
+from aniso.synthetic.face import default_model  # noqa: E402
 
 
 def main() -> None:
@@ -37,7 +38,7 @@ def main() -> None:
     print(f"synthetic generation, one core, {args.image_size} px, timed at scale {args.scale}")
     print(f"{'data set':8s} {'faces':>6s} {'seconds':>8s} {'faces/s':>8s}   default scale {synthetic.DEFAULT_SCALE}")
     with tempfile.TemporaryDirectory() as tmp:
-        for name in synthetic.DATASET_NAMES:
+        for name in DATASETS:
             n = sum(synthetic.plan(name, args.scale).values())
             t0 = time.perf_counter()
             synthetic.generate(name, Path(tmp) / name, seed=0, scale=args.scale, image_size=args.image_size,

@@ -6,7 +6,9 @@ back with the real loaders (``aniso.data.open_dataset``).
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,17 +17,11 @@ import cv2
 import numpy as np
 import pytest
 
-from aniso.data import DATASETS, open_dataset
-from aniso.data import synthetic as S
-from aniso.data.face_model import (
-    FaceParams,
-    default_model,
-    face3d_path,
-    load_face3d,
-    mirror_params,
-    rotation_matrix,
-    spline_basis,
-)
+from aniso.data import DATASETS, CountMismatchWarning, open_dataset
+from aniso import synthetic as S
+from aniso.synthetic import layouts
+from aniso.synthetic import sample as sample_module
+from aniso.synthetic.face import FaceParams, default_model
 from aniso.topology import get_scheme
 
 SIZE = 128
@@ -182,7 +178,7 @@ def test_refuses_non_empty_output_and_leaves_it_alone(tmp_path):
 
 def test_a_crash_leaves_nothing_half_written(tmp_path, monkeypatch):
     calls = {"n": 0}
-    real = S.sample_face
+    real = layouts.sample_face
 
     def failing(*args, **kwargs):
         calls["n"] += 1
@@ -190,7 +186,7 @@ def test_a_crash_leaves_nothing_half_written(tmp_path, monkeypatch):
             raise RuntimeError("boom")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(S, "sample_face", failing)
+    monkeypatch.setattr(layouts, "sample_face", failing)
     with pytest.raises(RuntimeError, match="boom"):
         S.generate("wflw", tmp_path / "out", scale=0.001, progress=False)
     assert list(tmp_path.iterdir()) == []
@@ -206,117 +202,16 @@ def test_cli_runs_and_refuses_non_empty(tmp_path):
     assert len(open_dataset("300w", out, "challenging")) == S.plan("300w", 0.01)["ibug"]
     again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     assert again.returncode == 2 and "not empty" in again.stderr
-
-
-# --------------------------------------------------------------------------- geometry
-
-
-def test_mean_face_location_and_errors(tmp_path, monkeypatch):
-    assert face3d_path().name == "face3d_68.csv"
-    assert load_face3d().shape == (68, 3)
-    monkeypatch.setenv("ANISO_SHARED", str(tmp_path / "nowhere"))
-    with pytest.raises(FileNotFoundError, match="nowhere"):
-        face3d_path()
-    bad = tmp_path / "data" / "face3d_68.csv"
-    bad.parent.mkdir()
-    bad.write_text("# comment\nx,y,z\n1,2,3\n1,2\n")
-    monkeypatch.setenv("ANISO_SHARED", str(tmp_path))
-    assert face3d_path() == bad
-    with pytest.raises(ValueError, match="line 4"):
-        load_face3d()
-
-
-def test_spline_basis_interpolates_and_reproduces_lines():
-    b = spline_basis(5, np.arange(5.0))
-    np.testing.assert_allclose(b, np.eye(5), atol=1e-12)
-    t = np.linspace(0, 4, 9)
-    # A straight line of control points stays a straight line (natural spline).
-    np.testing.assert_allclose(spline_basis(5, t) @ np.arange(5.0), t, atol=1e-12)
-    np.testing.assert_allclose(spline_basis(5, t).sum(axis=1), 1.0, atol=1e-12)
-
-
-def test_rotation_conventions():
-    nose = np.array([0.0, 0.0, -30.0])  # in front of the origin, toward the camera
-    assert (rotation_matrix(30, 0, 0) @ nose)[0] > 0    # yaw > 0: nose to the image right
-    assert (rotation_matrix(0, 20, 0) @ nose)[1] < 0    # pitch > 0: nose up
-    right = np.array([10.0, 0.0, 0.0])
-    assert (rotation_matrix(0, 0, 30) @ right)[1] > 0   # roll > 0: clockwise in the image (y down)
-
-
-@pytest.mark.parametrize("name", ["300w", "wflw", "aflw"])
-@pytest.mark.parametrize("yaw, pitch, roll", [(12.0, 4.0, 6.0), (38.0, -8.0, 10.0), (65.0, 5.0, -15.0)])
-def test_mirror_consistency(name, yaw, pitch, roll):
-    """A face at yaw +y, flipped with the scheme's map, equals the same face drawn at yaw -y."""
-    model = default_model()
-    ident = tuple(np.linspace(-1.5, 1.5, 12))
-    expr = (0.4, 0.5, 0.3, 0.2)
-    a = FaceParams(identity=ident, expression=expr, gaze=(0.0, 0.05), yaw=yaw, pitch=pitch, roll=roll,
-                   distance=800.0, scale=0.45, cx=52.0, cy=66.0)
-    b = FaceParams(identity=ident, expression=expr, gaze=(0.0, 0.05), yaw=-yaw, pitch=pitch, roll=-roll,
-                   distance=800.0, scale=0.45, cx=SIZE - 1 - 52.0, cy=66.0)
-    fa, fb = model.project(a), model.project(b)
-    scheme = get_scheme(name)
-    np.testing.assert_allclose(scheme.flip(fb.landmarks(name), SIZE), fa.landmarks(name), atol=1e-6)
-    if name == "aflw":
-        np.testing.assert_array_equal(fb.visible19[list(scheme.mirror)], fa.visible19)
-    if yaw > 30:
-        assert fa.jaw_hidden.any()  # the self-occlusion step is part of what is compared
-
-
-def test_mirror_params_with_asymmetry_and_gaze():
-    model = default_model()
-    p = FaceParams(identity=tuple(np.linspace(1, -1, 12)), asymmetry=(0.8, -0.6), gaze=(0.15, -0.05),
-                   expression=(0.2, 0.1, 0.0, 0.0), yaw=-27.0, pitch=9.0, roll=-5.0, scale=0.5, cx=70.0, cy=60.0)
-    fa, fb = model.project(p), model.project(mirror_params(p, SIZE))
-    for name in ("300w", "wflw", "aflw"):
-        np.testing.assert_allclose(get_scheme(name).flip(fb.landmarks(name), SIZE), fa.landmarks(name), atol=1e-6)
-
-
-def test_wflw_and_300w_shapes_agree_where_the_schemes_share_points():
-    f = default_model().project(FaceParams(yaw=20.0, pitch=5.0, expression=(0.5, 0.2, 0.1, 0.0)))
-    a, b = f.lm68, f.lm98
-    np.testing.assert_allclose(b[0:33:2], a[0:17])            # contour: every second point is a 68-point jaw point
-    np.testing.assert_allclose(b[33:38], a[17:22])            # brow upper arcs
-    np.testing.assert_allclose(b[42:47], a[22:27])
-    np.testing.assert_allclose(b[51:60], a[27:36])            # nose
-    np.testing.assert_allclose(b[[60, 64, 68, 72]], a[[36, 39, 42, 45]])  # eye corners (WFLW order)
-    np.testing.assert_allclose(b[76:96], a[48:68])            # lips
-    c = f.lm19
-    np.testing.assert_allclose(c[[6, 8, 9, 11]], a[[36, 39, 42, 45]])
-    np.testing.assert_allclose(c[[12, 13, 14, 15, 17, 18]], a[[31, 30, 35, 48, 54, 8]])
-    np.testing.assert_allclose(c[[7, 10]], b[[96, 97]])      # eye centres = pupils
-    # WFLW brows, frontal: the lower arc (knots 3.2, 2.4, 1.6, 0.8) lies below the upper arc.
-    g = default_model().project(FaceParams(scale=1.0, cx=0.0, cy=0.0))
-    for lower, upper in ((g.lm98[38:42], g.lm98[33:38]), (g.lm98[47:51][::-1], g.lm98[42:47])):
-        t = np.array([0.8, 1.6, 2.4, 3.2]) if lower is not g.lm98[38:42] else np.array([3.2, 2.4, 1.6, 0.8])
-        y_up = np.interp(t, np.arange(5.0), upper[:, 1])
-        assert (lower[:, 1] > y_up + 1.0).all()
-
-
-def test_self_occlusion_moves_only_the_far_jaw():
-    model = default_model()
-    assert not model.project(FaceParams(yaw=0.0)).jaw_hidden.any()
-    assert not model.project(FaceParams(yaw=15.0)).jaw_hidden.any()
-    f = model.project(FaceParams(yaw=45.0))      # nose to the image right: the right-hand jaw turns away
-    hidden = np.flatnonzero(f.jaw_hidden)
-    assert len(hidden) >= 10 and (hidden > 32).all()
-    # A hidden jaw point projects inside the face; its label moves out to the silhouette.
-    p = FaceParams(yaw=45.0)
-    jaw3d = spline_basis(17, np.arange(65) / 4.0) @ model.shape3d(p)[:17]
-    cam = jaw3d @ rotation_matrix(45.0, 0.0, 0.0).T
-    bare_x = cam[:, 0] * p.distance / (cam[:, 2] + p.distance) * p.scale + p.cx
-    np.testing.assert_allclose(f.jaw_dense[~f.jaw_hidden, 0], bare_x[~f.jaw_hidden], atol=1e-9)
-    shift = f.jaw_dense[hidden, 0] - bare_x[hidden]
-    assert (shift > 0).all() and shift.max() > 0.05 * np.ptp(f.jaw_dense[:, 0])
-    g = model.project(FaceParams(yaw=-45.0))
-    assert (np.flatnonzero(g.jaw_hidden) < 32).all()
-
-
-def test_aflw_far_side_points_hidden_at_large_yaw():
-    f = default_model().project(FaceParams(yaw=70.0))
-    assert not f.visible19[11] and not f.visible19[14]      # far eye corner, far nostril
-    assert f.visible19[[0, 6, 12, 13, 16, 18]].all()        # near side and midline stay visible
-    assert default_model().project(FaceParams(yaw=5.0)).visible19.all()
+    # The package's own entry point, with the noise flag.
+    out2 = tmp_path / "aflw"
+    cmd2 = [sys.executable, "-m", "aniso.synthetic", "aflw", str(out2), "--scale", "1e-6", "--image-size", "48",
+            "--noise-scale", "0.5", "--quiet"]
+    done2 = subprocess.run(cmd2, capture_output=True, text=True, env=env, timeout=120)
+    assert done2.returncode == 0, done2.stderr
+    assert json.loads((out2 / S.INFO_FILE).read_text())["noise_scale"] == 0.5
+    bad = subprocess.run(cmd2[:4] + [str(tmp_path / "x"), "--noise-scale", "-1"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert bad.returncode == 2 and "noise_scale" in bad.stderr
 
 
 # --------------------------------------------------------------------------- distributions and flags
@@ -326,9 +221,24 @@ def test_pose_imbalance():
     rng = np.random.default_rng(0)
     yaws = np.abs([S.sample_pose(rng, "300w")[0] for _ in range(4000)])
     assert (yaws < 20).mean() > 0.75
-    assert 0.03 < (yaws > 45).mean() < 0.10
+    # Only the yaw tail (80 % of the large poses, uniform from 30.5 to the cap) passes 45 degrees.
+    d = S.DIFFICULTIES["300w"]
+    expected = d.pose * 0.8 * (d.yaw_max - 45.0) / (d.yaw_max - 30.5)
+    assert 0.7 * expected < (yaws > 45).mean() < 1.3 * expected
     hard = np.abs([S.sample_pose(rng, "ibug")[0] for _ in range(2000)])
     assert (hard > 45).mean() > 2 * (yaws > 45).mean()
+
+
+@pytest.mark.parametrize("name, difficulties, cap", [("300w", ("300w", "ibug", "indoor", "outdoor"), 60.0),
+                                                    ("wflw", ("wflw",), 70.0), ("aflw", ("aflw",), 80.0)])
+def test_yaw_caps_per_data_set(name, difficulties, cap):
+    rng = np.random.default_rng(1)
+    for key in difficulties:
+        assert S.DIFFICULTIES[key].yaw_max == cap
+        yaws = np.abs([S.sample_pose(rng, key, large=True)[0] for _ in range(800)])
+        assert yaws.max() <= cap and yaws.max() > cap - 3.0   # the tail reaches the cap, never passes it
+    with pytest.raises(ValueError, match="yaw_max"):
+        S.Difficulty("bad", yaw_max=95.0)
 
 
 def test_pose_imbalance_in_a_generated_tree(trees):
@@ -364,11 +274,11 @@ def test_blur_and_occlusion_flags_are_honest():
 
 
 def test_quota_wants_exact_shares():
-    w = S.quota_wants(S.PROFILES["wflw"], 2500, [0, 1])
+    w = S.quota_wants(S.DIFFICULTIES["wflw"], 2500, [0, 1])
     counts = {k: sum(x[k] for x in w) for k in w[0]}
     assert counts == {"pose": 326, "expression": 314, "illumination": 698, "makeup": 206, "occlusion": 736,
                       "blur": 773}
-    small = S.quota_wants(S.PROFILES["wflw"], 20, [0, 1])
+    small = S.quota_wants(S.DIFFICULTIES["wflw"], 20, [0, 1])
     assert all(sum(x[k] for x in small) == S.MIN_FACES for k in small[0])
 
 
@@ -407,7 +317,7 @@ def test_noise_levels_in_units_of_the_inter_ocular_distance():
     scheme = get_scheme("300w")
     rng = np.random.default_rng(0)
     base = default_model().project(FaceParams(scale=0.5, cx=64, cy=64))
-    clean = base.lm68
+    clean = base.landmarks.lm68
     res = np.stack([S.annotation_noise(clean, "300w", 40.0, cfg, rng) - clean for _ in range(3000)])
     t, n = _tangent_frame(clean, scheme)
     c = scheme.has_tangent
@@ -427,7 +337,157 @@ def test_sample_face_reports_iod_and_noise_scale():
     assert 0.25 * SIZE < iod < 0.6 * SIZE
 
 
-def test_contact_sheet_is_written(tmp_path):
-    out = S.contact_sheet(tmp_path / "sheet.png", seed=0, image_size=64)
-    img = cv2.imread(str(out))
+def test_contact_sheet_is_a_figure_and_writes_nothing(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    monkeypatch.chdir(tmp_path)
+    fig = S.contact_sheet(seed=0, image_size=48)
+    assert isinstance(fig, Figure) and list(tmp_path.iterdir()) == []
+    axes = fig.get_axes()
+    assert len(axes) == 3 * 11 and all(len(ax.images) == 1 for ax in axes)
+    assert [ax.get_ylabel() for ax in axes[::11]] == ["300W (68)", "WFLW (98)", "AFLW (19)"]
+    # Every cell shows its face's landmarks (dots of the three groups), 68 / 98 / 19 per row.
+    shown = [sum(len(c.get_offsets()) for c in ax.collections) for ax in axes]
+    assert shown == [68] * 11 + [98] * 11 + [19] * 11
+
+
+def test_cli_writes_the_contact_sheet(tmp_path):
+    from aniso.synthetic.cli import main
+
+    sheet = tmp_path / "sheet.png"
+    assert main(["aflw", str(tmp_path / "tree"), "--scale", "1e-6", "--image-size", "48", "--quiet",
+                 "--contact-sheet", str(sheet)]) == 0
+    img = cv2.imread(str(sheet))
     assert img is not None and img.shape[0] > 100 and img.shape[1] > 300
+
+
+# --------------------------------------------------------------------------- reading a tree back
+
+
+def test_tree_poses_are_the_truth_files_poses(trees, tmp_path):
+    root = trees["wflw"]
+    poses = S.tree_poses(root)
+    recs = _all_records("wflw", root)
+    assert list(poses.columns) == ["yaw", "pitch", "roll"] and len(poses) == len(recs)
+    for r in recs:
+        np.testing.assert_array_equal(poses.loc[r.key].to_numpy(),
+                                      [r.attributes["yaw"], r.attributes["pitch"], r.attributes["roll"]])
+    assert poses["yaw"].abs().max() <= S.YAW_MAX_WFLW
+    with pytest.raises(FileNotFoundError, match="synthetic_truth.npz"):
+        S.tree_poses(tmp_path)
+
+
+def test_label_noise_of_a_tree(trees, tmp_path):
+    noise = S.label_noise("wflw", trees["wflw"], "train")
+    recs = open_dataset("wflw", trees["wflw"], "train")
+    assert noise.keys == tuple(r.key for r in recs)
+    np.testing.assert_array_equal(noise.residuals, np.stack([r.landmarks - r.clean_landmarks for r in recs]))
+    along, across = noise.along_across()
+    c = noise.scheme.has_tangent
+    assert np.isnan(along[:, ~c]).all() and np.isfinite(along[:, c]).all()
+    cfg = S.NoiseConfig()
+    assert 0.7 * cfg.along / cfg.across < along[:, c].std() / across[:, c].std() < 1.3 * cfg.along / cfg.across
+    # A tree without its truth file (as a real release) has no label noise to measure.
+    bare = tmp_path / "bare"
+    shutil.copytree(trees["aflw"], bare)
+    (bare / "synthetic_truth.npz").unlink()
+    with pytest.warns(CountMismatchWarning), pytest.raises(ValueError, match="no synthetic truth"):
+        S.label_noise("aflw", bare, "train")
+# --------------------------------------------------------------------------- degenerate faces
+
+
+@pytest.mark.parametrize("name", ["300w", "wflw", "aflw"])
+def test_generated_faces_keep_their_eyes_apart(trees, name):
+    """Every face of a tree, train and test: yaw within the data set's cap, eye distances above the floor."""
+    recs = _all_records(name, trees[name])
+    clean = np.stack([r.clean_landmarks for r in recs])
+    iod, ipd = S.eye_fractions(clean, name)
+    assert iod.min() >= S.MIN_EYE_FRACTION and ipd.min() >= S.MIN_EYE_FRACTION
+    cap = {"300w": S.YAW_MAX_300W, "wflw": S.YAW_MAX_WFLW, "aflw": S.YAW_MAX_AFLW}[name]
+    assert max(abs(r.attributes["yaw"]) for r in recs) <= cap
+
+
+def test_eye_fractions_match_the_metric_normalisers():
+    from aniso.metrics import nme
+
+    rng = np.random.default_rng(3)
+    for name in ("300w", "wflw", "aflw"):
+        n = get_scheme(name).n_points
+        g = rng.uniform(10, 100, (5, n, 2))
+        iod, ipd = S.eye_fractions(g, name)
+        box = np.sqrt(np.ptp(g[..., 0], axis=1) * np.ptp(g[..., 1], axis=1))
+        # nme of a prediction one pixel off everywhere is 1 / normaliser.
+        p = g + np.array([1.0, 0.0])
+        np.testing.assert_allclose(1.0 / nme(p, g, name, "inter_ocular"), iod * box)
+        np.testing.assert_allclose(1.0 / nme(p, g, name, "inter_pupil"), ipd * box)
+
+
+def test_degenerate_poses_are_redrawn_and_others_untouched(monkeypatch):
+    """With the tail open to 90 degrees some faces need a new pose; the rest draw exactly as without the rule."""
+    tail = S.Difficulty("profile-tail", yaw_max=90.0, pose=1.0, expression=0.0, illumination=0.0, makeup=0.0,
+                        occlusion=0.0, blur=0.0)
+    seeds = [[21, i] for i in range(40)]
+    guarded = [S.sample_face("300w", tail, sd, 48) for sd in seeds]
+    redrawn = [s.redraws > 0 for s in guarded]
+    assert 0 < sum(redrawn) < len(seeds)
+    iod, ipd = S.eye_fractions(np.stack([s.clean for s in guarded]), "300w")
+    assert min(iod.min(), ipd.min()) >= S.MIN_EYE_FRACTION
+    assert all(abs(s.pose[0]) <= 90.0 and (abs(s.pose) > np.array(S.POSE_LIMITS)).any() for s in guarded)
+    monkeypatch.setattr(sample_module, "MIN_EYE_FRACTION", 0.0)
+    free = [S.sample_face("300w", tail, sd, 48) for sd in seeds]
+    assert all(s.redraws == 0 for s in free)
+    iod_free, ipd_free = S.eye_fractions(np.stack([s.clean for s in free]), "300w")
+    assert np.minimum(iod_free, ipd_free)[redrawn].max() < S.MIN_EYE_FRACTION
+    for a, b, r in zip(guarded, free, redrawn):
+        if not r:
+            np.testing.assert_array_equal(a.noisy, b.noisy)
+            np.testing.assert_array_equal(a.image, b.image)
+
+
+def test_a_given_pose_is_kept():
+    s = S.sample_face("300w", "300w", [4, 4], 64, wants=dict(NONE), pose=(88.0, 0.0, 0.0))
+    assert s.redraws == 0 and s.pose[0] == 88.0
+    assert min(S.eye_fractions(s.clean, "300w")) < S.MIN_EYE_FRACTION
+
+
+# --------------------------------------------------------------------------- noise_scale
+
+
+def _residuals(root, name):
+    """Label - truth residuals of every face, split along / across each contour point's tangent, and at corners."""
+    recs = _all_records(name, root)
+    scheme = get_scheme(name)
+    clean = np.stack([r.clean_landmarks for r in recs])
+    res = np.stack([r.landmarks for r in recs]) - clean
+    t, n = _tangent_frame(clean, scheme)
+    c = scheme.has_tangent
+    return (res[:, c] * t[:, c]).sum(-1), (res[:, c] * n[:, c]).sum(-1), res[:, list(scheme.corners)]
+
+
+def test_noise_scale_multiplies_only_the_along_contour_noise(tmp_path):
+    kw = dict(seed=5, scale=1e-6, image_size=96, progress=False)
+    base = S.generate("300w", tmp_path / "one", **kw)
+    trees = {k: S.generate("300w", tmp_path / str(k), noise_scale=k, **kw) for k in (0.0, 2.0)}
+    along1, across1, corner1 = _residuals(base, "300w")
+    along0, across0, corner0 = _residuals(trees[0.0], "300w")
+    along2, across2, corner2 = _residuals(trees[2.0], "300w")
+    assert np.abs(along0).max() < 1e-3                       # written to 0.001 px: rounding only
+    assert 1.97 < along2.std() / along1.std() < 2.03
+    for other in (across0, across2):
+        np.testing.assert_allclose(other, across1, atol=2e-3)
+    for other in (corner0, corner2):
+        np.testing.assert_allclose(other, corner1, atol=2e-3)
+    info = json.loads((trees[2.0] / S.INFO_FILE).read_text())
+    assert info["noise_scale"] == 2.0 and info["noise"]["along"] == S.NoiseConfig().along
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="noise_scale"):
+            S.generate("300w", tmp_path / "bad", noise_scale=bad, **kw)
+
+
+def test_noise_scale_one_is_the_default_tree(tmp_path):
+    kw = dict(seed=2, scale=1e-6, image_size=48, progress=False)
+    a = S.generate("wflw", tmp_path / "a", **kw)
+    b = S.generate("wflw", tmp_path / "b", noise_scale=1.0, **kw)
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)

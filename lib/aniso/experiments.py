@@ -298,7 +298,7 @@ def data_root(config: RunConfig, progress: bool = True) -> Path:
     """The data set's folder: ``config.root``, or the synthetic benchmark (generated once into the cache)."""
     if config.root is not None:
         return Path(config.root)
-    from .data import synthetic
+    from . import synthetic
 
     name = f"{config.dataset}-seed{config.synth_seed}-scale{config.synth_scale:g}-px{config.synth_image_size}"
     root = cache_dir() / "synthetic" / name

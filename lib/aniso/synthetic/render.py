@@ -1,4 +1,4 @@
-"""Drawing a synthetic face image from a :class:`~aniso.data.face_model.ProjectedFace`.
+"""Drawing a synthetic face image from a :class:`~aniso.synthetic.face.ProjectedFace`.
 
 Everything is drawn with OpenCV, anti-aliased, at sub-pixel precision (fixed
 point with 4 fractional bits), straight from the same projected curves the
@@ -22,17 +22,15 @@ uint8 BGR image; the generator encodes it (JPEG or PNG).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import cv2
 import numpy as np
 
-from .face_model import ProjectedFace
+from .face import ProjectedFace
+from .raster import ONE, SHIFT, blend, fx, grid, mask_lines, mask_polys, scaled
 
 __all__ = ["Occluder", "Appearance", "RenderResult", "render", "occluder_mask", "SKIN_TONES", "HAIR_COLOURS"]
 
-_SHIFT = 4
-_ONE = 1 << _SHIFT
 
 # Skin tones (BGR), light to dark; the generator interpolates between neighbours.
 SKIN_TONES = np.array([
@@ -116,62 +114,12 @@ class RenderResult:
     info: dict = field(default_factory=dict)
 
 
-# --------------------------------------------------------------------------- primitives
-
-
-def _fx(pts: np.ndarray) -> np.ndarray:
-    """Pixel coordinates to OpenCV fixed point (int32, 4 fractional bits)."""
-    return np.round(np.asarray(pts, dtype=np.float64) * _ONE).astype(np.int32)
-
-
-def _mask_polys(size: int, polys, value: int = 255) -> np.ndarray:
-    """uint8 coverage (0..255) of filled, anti-aliased polygons."""
-    m = np.zeros((size, size), np.uint8)
-    good = [_fx(p).reshape(-1, 1, 2) for p in polys if len(p) >= 3 and np.isfinite(p).all()]
-    if good:
-        cv2.fillPoly(m, good, value, lineType=cv2.LINE_AA, shift=_SHIFT)
-    return m
-
-
-def _mask_lines(size: int, lines, thickness: float, closed: bool = False) -> np.ndarray:
-    """uint8 coverage of anti-aliased polylines ``thickness`` pixels wide (at least 1)."""
-    m = np.zeros((size, size), np.uint8)
-    good = [_fx(p).reshape(-1, 1, 2) for p in lines if len(p) >= 2 and np.isfinite(p).all()]
-    if good:
-        cv2.polylines(m, good, closed, 255, thickness=max(1, int(round(thickness))), lineType=cv2.LINE_AA, shift=_SHIFT)
-    return m
-
-
-def _blend(img: np.ndarray, cover: np.ndarray, colour, alpha: float = 1.0) -> None:
-    """In place: ``img = img * (1 - a) + colour * a`` with ``a = alpha * cover / 255``."""
-    x0, y0, w, h = cv2.boundingRect(cover)
-    if w == 0 or h == 0:
-        return
-    y1, x1 = y0 + h, x0 + w
-    a = cover[y0:y1, x0:x1, None].astype(np.float32) * (alpha / 255.0)
-    roi = img[y0:y1, x0:x1]
-    roi += (np.asarray(colour, np.float32) - roi) * a
-
-
-@lru_cache(maxsize=8)
-def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel row and column coordinates (float32), cached per image size."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    yy.setflags(write=False)
-    xx.setflags(write=False)
-    return yy, xx
-
-
-def _scaled(colour, f: float) -> np.ndarray:
-    return np.clip(np.asarray(colour, np.float64) * f, 0.0, 255.0)
-
-
 # --------------------------------------------------------------------------- layers
 
 
 def _background(size: int, rng: np.random.Generator) -> np.ndarray:
     """A cluttered, non-face background, float32 BGR."""
-    yy, xx = _grid(size)
+    yy, xx = grid(size)
     yy, xx = yy / max(size - 1, 1), xx / max(size - 1, 1)
     ang = rng.uniform(0, 2 * np.pi)
     t = (np.cos(ang) * xx + np.sin(ang) * yy)
@@ -189,19 +137,19 @@ def _background(size: int, rng: np.random.Generator) -> np.ndarray:
         r = rng.uniform(0.04, 0.35) * size
         if kind == 0:
             q = p + rng.uniform(-1, 1, 2) * r * 2
-            cv2.rectangle(canvas, tuple(_fx(p)), tuple(_fx(q)), col, -1, cv2.LINE_AA, _SHIFT)
+            cv2.rectangle(canvas, tuple(fx(p)), tuple(fx(q)), col, -1, cv2.LINE_AA, SHIFT)
         elif kind == 1:
-            cv2.circle(canvas, tuple(_fx(p)), int(r * _ONE), col, -1, cv2.LINE_AA, _SHIFT)
+            cv2.circle(canvas, tuple(fx(p)), int(r * ONE), col, -1, cv2.LINE_AA, SHIFT)
         elif kind == 2:
-            cv2.ellipse(canvas, tuple(_fx(p)), (int(r * _ONE), int(r * rng.uniform(0.2, 1) * _ONE)),
-                        float(rng.uniform(0, 180)), 0, 360, col, -1, cv2.LINE_AA, _SHIFT)
+            cv2.ellipse(canvas, tuple(fx(p)), (int(r * ONE), int(r * rng.uniform(0.2, 1) * ONE)),
+                        float(rng.uniform(0, 180)), 0, 360, col, -1, cv2.LINE_AA, SHIFT)
         elif kind == 3:
             q = p + rng.uniform(-1, 1, 2) * r * 3
-            cv2.line(canvas, tuple(_fx(p)), tuple(_fx(q)), col, int(rng.integers(1, max(2, size // 24))),
-                     cv2.LINE_AA, _SHIFT)
+            cv2.line(canvas, tuple(fx(p)), tuple(fx(q)), col, int(rng.integers(1, max(2, size // 24))),
+                     cv2.LINE_AA, SHIFT)
         else:
             pts = p + rng.uniform(-1, 1, (int(rng.integers(3, 7)), 2)) * r
-            cv2.fillPoly(canvas, [_fx(pts).reshape(-1, 1, 2)], col, cv2.LINE_AA, _SHIFT)
+            cv2.fillPoly(canvas, [fx(pts).reshape(-1, 1, 2)], col, cv2.LINE_AA, SHIFT)
     out = canvas.astype(np.float32)
     out += rng.normal(0.0, rng.uniform(2, 9), (size, size, 1)).astype(np.float32)
     sigma = rng.uniform(0.0, 1.6) * size / 128.0
@@ -212,7 +160,7 @@ def _background(size: int, rng: np.random.Generator) -> np.ndarray:
 
 def _shade_field(face: ProjectedFace, app: Appearance, size: int) -> np.ndarray:
     """Smooth per-pixel shade of the head: Lambert at surface samples, fitted by a quadratic."""
-    pts, nrm = face.shade_points, face.shade_normals
+    pts, nrm = face.head.shade_points, face.head.shade_normals
     light = np.asarray(app.light, np.float64)
     light = light / max(np.linalg.norm(light), 1e-9)
     val = app.ambient + app.diffuse * np.clip(nrm @ light, 0.0, None)
@@ -221,7 +169,7 @@ def _shade_field(face: ProjectedFace, app: Appearance, size: int) -> np.ndarray:
     u = (pts - c) / s
     A = np.stack([np.ones(len(u)), u[:, 0], u[:, 1], u[:, 0] ** 2, u[:, 0] * u[:, 1], u[:, 1] ** 2], axis=1)
     coef, *_ = np.linalg.lstsq(A, val, rcond=None)
-    yy, xx = _grid(size)
+    yy, xx = grid(size)
     gx, gy = (xx - c[0]) / s, (yy - c[1]) / s
     # Outside the samples the quadratic can run away: clamp the coordinates.
     gx, gy = np.clip(gx, -1.3, 1.3), np.clip(gy, -1.3, 1.3)
@@ -231,90 +179,90 @@ def _shade_field(face: ProjectedFace, app: Appearance, size: int) -> np.ndarray:
 
 
 def _eye_polygon(face: ProjectedFace, k: int) -> np.ndarray:
-    return np.concatenate([face.lids_upper[k], face.lids_lower[k][1:-1]])
+    return np.concatenate([face.eyes.lids_upper[k], face.eyes.lids_lower[k][1:-1]])
 
 
 def _draw_eye(img, face, app, k, size, skin_cover, iod):
-    up, lo = face.lids_upper[k], face.lids_lower[k]
+    up, lo = face.eyes.lids_upper[k], face.eyes.lids_lower[k]
     poly = _eye_polygon(face, k)
     width = float(np.linalg.norm(up[-1] - up[0]))
     clip = skin_cover.astype(np.float32) / 255.0
     if app.makeup:
         # Eye shadow from the upper lid half way up to the brow (both listed image-left to right).
-        brow = face.brows[k]
+        brow = face.brows.polygons[k]
         brow_lower = brow[len(brow) // 2:][::-1]
         shadow_poly = np.concatenate([up, ((up + brow_lower) / 2.0)[::-1]])
-        m = _mask_polys(size, [shadow_poly])
+        m = mask_polys(size, [shadow_poly])
         m = cv2.GaussianBlur(m, (0, 0), max(0.6, 0.03 * iod))
-        _blend(img, (m * clip).astype(np.uint8), app.eye_shadow, 0.55)
-    almond = _mask_polys(size, [poly])
+        blend(img, (m * clip).astype(np.uint8), app.eye_shadow, 0.55)
+    almond = mask_polys(size, [poly])
     almond = (almond.astype(np.float32) * clip).astype(np.uint8)
-    _blend(img, almond, app.sclera)
-    ia = _mask_polys(size, [face.iris[k]])
+    blend(img, almond, app.sclera)
+    ia = mask_polys(size, [face.eyes.iris[k]])
     iris_cover = (ia.astype(np.float32) * almond / 255.0).astype(np.uint8)
-    _blend(img, iris_cover, app.iris)
-    pa = _mask_polys(size, [face.pupil[k]])
-    _blend(img, (pa.astype(np.float32) * almond / 255.0).astype(np.uint8), (12, 10, 10))
+    blend(img, iris_cover, app.iris)
+    pa = mask_polys(size, [face.eyes.pupil[k]])
+    blend(img, (pa.astype(np.float32) * almond / 255.0).astype(np.uint8), (12, 10, 10))
     # Lid lines: a dark upper lid (lashes), a lighter lower lid, a faint crease.
     lash = 0.07 * width * (2.0 if app.makeup else 1.0)
-    m = _mask_lines(size, [up], max(1.0, lash))
-    _blend(img, (m * clip).astype(np.uint8), (22, 20, 24), 0.9)
-    m = _mask_lines(size, [lo], 1.0)
-    _blend(img, (m * clip).astype(np.uint8), _scaled(app.skin, 0.45), 0.55)
-    m = _mask_lines(size, [face.crease[k]], 1.0)
-    _blend(img, (m * clip).astype(np.uint8), _scaled(app.skin, 0.6), 0.3)
+    m = mask_lines(size, [up], max(1.0, lash))
+    blend(img, (m * clip).astype(np.uint8), (22, 20, 24), 0.9)
+    m = mask_lines(size, [lo], 1.0)
+    blend(img, (m * clip).astype(np.uint8), scaled(app.skin, 0.45), 0.55)
+    m = mask_lines(size, [face.eyes.crease[k]], 1.0)
+    blend(img, (m * clip).astype(np.uint8), scaled(app.skin, 0.6), 0.3)
 
 
 def _draw_brow(img, face, app, k, size, skin_cover):
-    m = _mask_polys(size, [face.brows[k]])
+    m = mask_polys(size, [face.brows.polygons[k]])
     m = (m.astype(np.float32) * skin_cover / 255.0).astype(np.uint8)
-    _blend(img, m, app.brow, app.brow_alpha)
+    blend(img, m, app.brow, app.brow_alpha)
 
 
 def _draw_nose(img, face, app, size, iod, light):
     skin = np.asarray(app.skin)
-    m = _mask_polys(size, [face.nose_fill])
-    _blend(img, m, skin)
+    m = mask_polys(size, [face.nose.fill])
+    blend(img, m, skin)
     # Side shadows: the side facing away from the light is darker.
     lx = float(light[0])
     for k in range(2):
         away = (k == 0 and lx > 0) or (k == 1 and lx < 0)
         a = 0.45 if away else 0.22
-        m = _mask_lines(size, [face.nose_sides[k]], max(1.0, 0.07 * iod))
+        m = mask_lines(size, [face.nose.sides[k]], max(1.0, 0.07 * iod))
         m = cv2.GaussianBlur(m, (0, 0), max(0.5, 0.025 * iod))
-        _blend(img, m, _scaled(skin, 0.62), a)
+        blend(img, m, scaled(skin, 0.62), a)
     # Ridge highlight along the lower bridge, where the bridge landmarks lie.
-    m = _mask_lines(size, [face.nose_bridge[3:]], max(1.0, 0.05 * iod))
+    m = mask_lines(size, [face.nose.bridge[3:]], max(1.0, 0.05 * iod))
     m = cv2.GaussianBlur(m, (0, 0), max(0.4, 0.015 * iod))
-    _blend(img, m, _scaled(skin, 1.22), 0.55)
+    blend(img, m, scaled(skin, 1.22), 0.55)
     # The base of the nose and the nostrils.
-    m = _mask_lines(size, [face.nose_base], max(1.0, 0.035 * iod))
-    _blend(img, m, _scaled(skin, 0.5), 0.65)
-    m = _mask_polys(size, list(face.nostrils))
-    _blend(img, m, _scaled(skin, 0.3), 0.85)
+    m = mask_lines(size, [face.nose.base], max(1.0, 0.035 * iod))
+    blend(img, m, scaled(skin, 0.5), 0.65)
+    m = mask_polys(size, list(face.nose.nostrils))
+    blend(img, m, scaled(skin, 0.3), 0.85)
 
 
 def _draw_lips(img, face, app, size, iod):
     lip = np.asarray(app.lip, np.float64)
-    gap = face.extra.get("mouth_gap_px", 0.0)
+    gap = face.lips.gap_px
     if gap > 0.6:
-        m = _mask_polys(size, [face.mouth_inner])
-        _blend(img, m, (30, 22, 45))
+        m = mask_polys(size, [face.lips.mouth_inner])
+        blend(img, m, (30, 22, 45))
         if gap > 2.0:
             # Upper teeth: a band under the inner upper lip, inside the mouth.
-            band = np.concatenate([face.inner_upper, face.inner_upper[::-1] + np.array([0.0, 0.35 * gap])])
-            t = _mask_polys(size, [band])
-            _blend(img, (t.astype(np.float32) * m / 255.0).astype(np.uint8), (215, 225, 230), 0.95)
-    m = _mask_polys(size, [face.lip_upper])
-    _blend(img, m, _scaled(lip, 0.85))
-    m = _mask_polys(size, [face.lip_lower])
-    _blend(img, m, lip)
-    m = _mask_lines(size, [face.inner_upper], max(1.0, 0.025 * iod))
-    _blend(img, m, _scaled(lip, 0.4), 0.85)
+            band = np.concatenate([face.lips.inner_upper, face.lips.inner_upper[::-1] + np.array([0.0, 0.35 * gap])])
+            t = mask_polys(size, [band])
+            blend(img, (t.astype(np.float32) * m / 255.0).astype(np.uint8), (215, 225, 230), 0.95)
+    m = mask_polys(size, [face.lips.upper])
+    blend(img, m, scaled(lip, 0.85))
+    m = mask_polys(size, [face.lips.lower])
+    blend(img, m, lip)
+    m = mask_lines(size, [face.lips.inner_upper], max(1.0, 0.025 * iod))
+    blend(img, m, scaled(lip, 0.4), 0.85)
 
 
-def _draw_occluder(size: int, occ: Occluder, face: ProjectedFace) -> tuple[np.ndarray, np.ndarray | None]:
-    """Coverage (uint8) of the occluder, and an optional second layer (lens tint)."""
+def occluder_mask(size: int, occ: Occluder, face: ProjectedFace) -> np.ndarray:
+    """uint8 coverage (0..255) of ``occ`` over a ``size`` x ``size`` image of ``face``."""
     m = np.zeros((size, size), np.uint8)
     c = np.asarray(occ.centre, np.float64)
     r = float(occ.size)
@@ -322,50 +270,45 @@ def _draw_occluder(size: int, occ: Occluder, face: ProjectedFace) -> tuple[np.nd
     d = np.array([np.cos(ang), np.sin(ang)])
     n = np.array([-d[1], d[0]])
     if occ.kind == "hand":
-        cv2.ellipse(m, tuple(_fx(c)), (int(0.55 * r * _ONE), int(0.45 * r * _ONE)), float(occ.angle), 0, 360, 255,
-                    -1, cv2.LINE_AA, _SHIFT)
+        cv2.ellipse(m, tuple(fx(c)), (int(0.55 * r * ONE), int(0.45 * r * ONE)), float(occ.angle), 0, 360, 255,
+                    -1, cv2.LINE_AA, SHIFT)
         for j, off in enumerate((-0.36, -0.12, 0.12, 0.36)):
             base = c + d * 0.35 * r + n * off * r
             tip = base + d * (0.75 - 0.12 * abs(j - 1.5)) * r
-            cv2.line(m, tuple(_fx(base)), tuple(_fx(tip)), 255, max(1, int(0.2 * r)), cv2.LINE_AA, _SHIFT)
+            cv2.line(m, tuple(fx(base)), tuple(fx(tip)), 255, max(1, int(0.2 * r)), cv2.LINE_AA, SHIFT)
         thumb = c + n * 0.45 * r
-        cv2.line(m, tuple(_fx(thumb)), tuple(_fx(thumb + (n * 0.5 + d * 0.35) * r)), 255, max(1, int(0.2 * r)),
-                 cv2.LINE_AA, _SHIFT)
+        cv2.line(m, tuple(fx(thumb)), tuple(fx(thumb + (n * 0.5 + d * 0.35) * r)), 255, max(1, int(0.2 * r)),
+                 cv2.LINE_AA, SHIFT)
     elif occ.kind == "bar":
         box = cv2.boxPoints(((float(c[0]), float(c[1])), (2.2 * r, 0.45 * r), float(occ.angle)))
-        cv2.fillPoly(m, [_fx(box).reshape(-1, 1, 2)], 255, cv2.LINE_AA, _SHIFT)
+        cv2.fillPoly(m, [fx(box).reshape(-1, 1, 2)], 255, cv2.LINE_AA, SHIFT)
     elif occ.kind == "glasses":
         lenses = []
         for k in range(2):
             poly = _eye_polygon(face, k)
             ctr = poly.mean(axis=0)
-            w = float(np.linalg.norm(face.lids_upper[k][-1] - face.lids_upper[k][0]))
+            w = float(np.linalg.norm(face.eyes.lids_upper[k][-1] - face.eyes.lids_upper[k][0]))
             lenses.append((ctr, w))
-            cv2.ellipse(m, tuple(_fx(ctr)), (int(0.85 * w * _ONE), int(0.6 * w * _ONE)),
-                        float(np.degrees(np.arctan2(*(face.horizontal[::-1])))), 0, 360, 255, -1, cv2.LINE_AA, _SHIFT)
+            cv2.ellipse(m, tuple(fx(ctr)), (int(0.85 * w * ONE), int(0.6 * w * ONE)),
+                        float(np.degrees(np.arctan2(*(face.horizontal[::-1])))), 0, 360, 255, -1, cv2.LINE_AA, SHIFT)
         (c0, w0), (c1, _w1) = lenses
-        cv2.line(m, tuple(_fx(c0)), tuple(_fx(c1)), 255, max(1, int(0.12 * w0)), cv2.LINE_AA, _SHIFT)
+        cv2.line(m, tuple(fx(c0)), tuple(fx(c1)), 255, max(1, int(0.12 * w0)), cv2.LINE_AA, SHIFT)
     elif occ.kind == "mask":
         # A face mask from just under the nose tip to below the chin, between the jaw sides.
-        jaw = face.jaw_dense
-        nb = face.nose_base
-        top = nb.mean(axis=0) - (face.lm68[33] - face.lm68[30]) * 0.3
+        jaw = face.head.jaw
+        nb = face.nose.base
+        top = nb.mean(axis=0) - (face.landmarks.lm68[33] - face.landmarks.lm68[30]) * 0.3
         lower = jaw[12:-12]
         pts = np.concatenate([[jaw[12], top - face.horizontal * 0.2 * np.ptp(jaw[:, 0]), top,
                                top + face.horizontal * 0.2 * np.ptp(jaw[:, 0]), jaw[-13]], lower[::-1]])
-        cv2.fillPoly(m, [_fx(pts).reshape(-1, 1, 2)], 255, cv2.LINE_AA, _SHIFT)
+        cv2.fillPoly(m, [fx(pts).reshape(-1, 1, 2)], 255, cv2.LINE_AA, SHIFT)
     else:  # blob
         pts = []
         for t in np.linspace(0, 2 * np.pi, 14, endpoint=False):
             rr = r * (0.6 + 0.4 * np.sin(3 * t + occ.angle) ** 2)
             pts.append(c + rr * np.array([np.cos(t), np.sin(t)]))
-        cv2.fillPoly(m, [_fx(np.asarray(pts)).reshape(-1, 1, 2)], 255, cv2.LINE_AA, _SHIFT)
-    return m, None
-
-
-def occluder_mask(size: int, occ: Occluder, face: ProjectedFace) -> np.ndarray:
-    """uint8 coverage (0..255) of ``occ`` over a ``size`` x ``size`` image of ``face``."""
-    return _draw_occluder(size, occ, face)[0]
+        cv2.fillPoly(m, [fx(np.asarray(pts)).reshape(-1, 1, 2)], 255, cv2.LINE_AA, SHIFT)
+    return m
 
 
 def _motion_kernel(length: float, angle: float) -> np.ndarray:
@@ -373,7 +316,7 @@ def _motion_kernel(length: float, angle: float) -> np.ndarray:
     k = np.zeros((n, n), np.float32)
     c = (n - 1) / 2.0
     d = np.array([np.cos(np.deg2rad(angle)), np.sin(np.deg2rad(angle))]) * (length - 1) / 2.0
-    cv2.line(k, tuple(_fx(np.array([c, c]) - d)), tuple(_fx(np.array([c, c]) + d)), 1.0, 1, cv2.LINE_AA, _SHIFT)
+    cv2.line(k, tuple(fx(np.array([c, c]) - d)), tuple(fx(np.array([c, c]) + d)), 1.0, 1, cv2.LINE_AA, SHIFT)
     s = float(k.sum())
     return k / s if s > 0 else k
 
@@ -381,101 +324,84 @@ def _motion_kernel(length: float, angle: float) -> np.ndarray:
 # --------------------------------------------------------------------------- the image
 
 
-def render(face: ProjectedFace, app: Appearance, size: int) -> RenderResult:
-    """Draw ``face`` with ``app`` into a ``size`` x ``size`` BGR image (see module docstring)."""
-    if size < 16:
-        raise ValueError(f"render: image size must be at least 16 pixels, got {size}")
-    rng = np.random.default_rng(app.background_seed)
-    img = _background(size, rng)
-    iod = max(face.iod_px, 1.0)
-    skin = np.asarray(app.skin, np.float64)
-    light = np.asarray(app.light, np.float64)
-
-    # Hair volume behind the head (and down to the shoulders for long hair).
+def _draw_hair_back(img, face: ProjectedFace, app: Appearance, size: int) -> np.ndarray:
+    """Hair volume behind the head (down to the shoulders for long hair); returns its uint8 coverage."""
     hair_back = np.zeros((size, size), np.uint8)
     if app.hair_volume > 0:
-        ctr = (face.head_top + face.outline.mean(axis=0)) / 2.0
-        ax_w = 0.62 * np.ptp(face.outline[:, 0]) * (0.9 + 0.25 * app.hair_volume)
-        ax_h = 0.5 * np.ptp(face.outline[:, 1]) * (0.75 + 0.2 * app.hair_volume)
+        outline = face.head.outline
+        ctr = (face.head.head_top + outline.mean(axis=0)) / 2.0
+        ax_w = 0.62 * np.ptp(outline[:, 0]) * (0.9 + 0.25 * app.hair_volume)
+        ax_h = 0.5 * np.ptp(outline[:, 1]) * (0.75 + 0.2 * app.hair_volume)
         roll = float(face.params.roll)
-        cv2.ellipse(hair_back, tuple(_fx(ctr - np.array([0.0, 0.1 * ax_h]))), (int(ax_w * _ONE), int(ax_h * _ONE)),
-                    roll, 0, 360, 255, -1, cv2.LINE_AA, _SHIFT)
+        cv2.ellipse(hair_back, tuple(fx(ctr - np.array([0.0, 0.1 * ax_h]))), (int(ax_w * ONE), int(ax_h * ONE)),
+                    roll, 0, 360, 255, -1, cv2.LINE_AA, SHIFT)
         if app.long_hair:
-            c2 = face.outline.mean(axis=0) + np.array([0.0, 0.25 * ax_h])
-            cv2.ellipse(hair_back, tuple(_fx(c2)), (int(1.02 * ax_w * _ONE), int(1.15 * ax_h * _ONE)), roll,
-                        0, 360, 255, -1, cv2.LINE_AA, _SHIFT)
-        _blend(img, hair_back, app.hair)
+            c2 = outline.mean(axis=0) + np.array([0.0, 0.25 * ax_h])
+            cv2.ellipse(hair_back, tuple(fx(c2)), (int(1.02 * ax_w * ONE), int(1.15 * ax_h * ONE)), roll,
+                        0, 360, 255, -1, cv2.LINE_AA, SHIFT)
+        blend(img, hair_back, app.hair)
+    return hair_back
 
-    # Neck (in shadow under the jaw), the sides of the head with the ears, then the skin of the face.
+
+def _draw_head_behind(img, face: ProjectedFace, app: Appearance, size: int) -> None:
+    """Neck (in shadow under the jaw), the sides of the head with their hair, and the ears."""
+    skin = np.asarray(app.skin, np.float64)
+    head = face.head
     dim = app.ambient + 0.5 * app.diffuse
-    m = _mask_polys(size, [face.neck])
-    _blend(img, m, _scaled(skin, 0.72 * dim))
-    m = _mask_polys(size, list(face.head_sides))
-    _blend(img, m, _scaled(skin, 0.8 * dim))
+    m = mask_polys(size, [head.neck])
+    blend(img, m, scaled(skin, 0.72 * dim))
+    m = mask_polys(size, list(head.sides))
+    blend(img, m, scaled(skin, 0.8 * dim))
     if app.hair_volume > 0:
         # Hair over the back of the head's sides (all of it for long hair).
         for k in range(2):
-            side = face.head_sides[k]
+            side = head.sides[k]
             n = len(side)
             part = side[1:-1] if app.long_hair else side[1: n // 2 + 2]
-            _blend(img, _mask_polys(size, [np.concatenate([side[:1], part])]), app.hair)
+            blend(img, mask_polys(size, [np.concatenate([side[:1], part])]), app.hair)
     if not app.long_hair:
-        for k in np.argsort(-face.ear_depth):
-            m = _mask_polys(size, [face.ears[k]])
-            _blend(img, m, _scaled(skin, 0.78 * dim))
-            inner = face.ears[k].mean(axis=0) + (face.ears[k] - face.ears[k].mean(axis=0)) * 0.55
-            _blend(img, _mask_lines(size, [inner], 1.0, closed=True), _scaled(skin, 0.5 * dim), 0.5)
-    skin_cover = _mask_polys(size, [face.outline])
-    _blend(img, skin_cover, skin)
+        for k in np.argsort(-head.ear_depth):
+            m = mask_polys(size, [head.ears[k]])
+            blend(img, m, scaled(skin, 0.78 * dim))
+            inner = head.ears[k].mean(axis=0) + (head.ears[k] - head.ears[k].mean(axis=0)) * 0.55
+            blend(img, mask_lines(size, [inner], 1.0, closed=True), scaled(skin, 0.5 * dim), 0.5)
 
-    # Features, far side first so that the nose hides what it should.
-    far = int(np.argmax(face.eye_depth))
-    near = 1 - far
-    _draw_brow(img, face, app, far, size, skin_cover)
-    _draw_eye(img, face, app, far, size, skin_cover, iod)
-    _draw_nose(img, face, app, size, iod, light)
-    _draw_brow(img, face, app, near, size, skin_cover)
-    _draw_eye(img, face, app, near, size, skin_cover, iod)
-    _draw_lips(img, face, app, size, iod)
 
-    # Head coverage (for shading and for the caller): skin, nose, lips.
-    head = np.maximum(skin_cover, _mask_polys(size, [face.nose_fill, face.lip_upper, face.lip_lower]))
+def _draw_fringe(img, face: ProjectedFace, app: Appearance, size: int, skin_cover, hair_back, iod: float) -> None:
+    """Hair fringe over the upper forehead, inside the head or the hair behind it."""
+    if not (app.fringe and app.hair_volume > 0):
+        return
+    hl = face.head.hairline
+    outline = face.head.outline
+    top = outline[len(face.head.jaw):]
+    # Pushed out past the skin's edge so the soft edge of the fringe falls on the hair behind.
+    c = outline.mean(axis=0)
+    top = c + (top - c) * 1.12
+    # The hairline runs image-left to right, the forehead outline back right to left.
+    m = mask_polys(size, [np.concatenate([hl, top])])
+    m = cv2.GaussianBlur(m, (0, 0), max(0.4, 0.015 * iod))
+    m = (m.astype(np.float32) * np.maximum(skin_cover, hair_back) / 255.0).astype(np.uint8)
+    blend(img, m, app.hair)
 
-    # Directional shading of the head.
-    shade = _shade_field(face, app, size)
-    a = head.astype(np.float32)[..., None] / 255.0
-    img *= (1.0 - a) + a * shade[..., None]
 
-    # Hair fringe over the upper forehead, inside the head or the hair behind it.
-    if app.fringe and app.hair_volume > 0:
-        hl = face.hairline
-        top = face.outline[len(face.jaw_dense):]
-        # Pushed out past the skin's edge so the soft edge of the fringe falls on the hair behind.
-        c = face.outline.mean(axis=0)
-        top = c + (top - c) * 1.12
-        # The hairline runs image-left to right, the forehead outline back right to left.
-        m = _mask_polys(size, [np.concatenate([hl, top])])
-        m = cv2.GaussianBlur(m, (0, 0), max(0.4, 0.015 * iod))
-        m = (m.astype(np.float32) * np.maximum(skin_cover, hair_back) / 255.0).astype(np.uint8)
-        _blend(img, m, app.hair)
+def _draw_occluder_layer(img, face: ProjectedFace, occ: Occluder, size: int) -> np.ndarray:
+    """Draw the occluder in front of everything; returns its float32 coverage in [0, 1]."""
+    m = occluder_mask(size, occ, face)
+    if occ.kind == "glasses":
+        blend(img, m, occ.colour, 0.85 * occ.alpha)
+    else:
+        col = np.asarray(occ.colour, np.float64)
+        blend(img, m, col, occ.alpha)
+        if occ.kind == "hand":
+            # Knuckle and finger lines for some texture.
+            g = cv2.GaussianBlur(m, (0, 0), 1.0)
+            edge = cv2.subtract(m, g)
+            blend(img, edge, scaled(col, 0.6), 0.6)
+    return m.astype(np.float32) / 255.0
 
-    # Occluder in front of everything.
-    occ_cover = None
-    if app.occluder is not None:
-        m, _ = _draw_occluder(size, app.occluder, face)
-        if app.occluder.kind == "glasses":
-            _blend(img, m, app.occluder.colour, 0.85 * app.occluder.alpha)
-        else:
-            col = np.asarray(app.occluder.colour, np.float64)
-            _blend(img, m, col, app.occluder.alpha)
-            if app.occluder.kind == "hand":
-                # Knuckle and finger lines for some texture.
-                g = cv2.GaussianBlur(m, (0, 0), 1.0)
-                edge = cv2.subtract(m, g)
-                _blend(img, edge, _scaled(col, 0.6), 0.6)
-        occ_cover = m.astype(np.float32) / 255.0
 
-    # Camera: exposure and colour cast, blur, noise.
+def _camera(img: np.ndarray, app: Appearance, rng: np.random.Generator) -> np.ndarray:
+    """Exposure and colour cast, blur, sensor noise; the uint8 image."""
     img *= np.asarray(app.tint, np.float32) * np.float32(app.gain)
     if app.motion[0] > 1.0:
         img = cv2.filter2D(img, -1, _motion_kernel(app.motion[0], app.motion[1]))
@@ -483,5 +409,38 @@ def render(face: ProjectedFace, app: Appearance, size: int) -> RenderResult:
         img = cv2.GaussianBlur(img, (0, 0), app.blur_sigma)
     if app.noise_sigma > 0:
         img += rng.normal(0.0, app.noise_sigma, img.shape).astype(np.float32)
-    out = np.clip(img + 0.5, 0, 255).astype(np.uint8)
+    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+
+
+def render(face: ProjectedFace, app: Appearance, size: int) -> RenderResult:
+    """Draw ``face`` with ``app`` into a ``size`` x ``size`` BGR image (layers: module docstring)."""
+    if size < 16:
+        raise ValueError(f"render: image size must be at least 16 pixels, got {size}")
+    rng = np.random.default_rng(app.background_seed)
+    img = _background(size, rng)
+    iod = max(face.iod_px, 1.0)
+    hair_back = _draw_hair_back(img, face, app, size)
+    _draw_head_behind(img, face, app, size)
+    skin_cover = mask_polys(size, [face.head.outline])
+    blend(img, skin_cover, np.asarray(app.skin, np.float64))
+
+    # Features, far side first so that the nose hides what it should.
+    far = int(np.argmax(face.eyes.depth))
+    near = 1 - far
+    _draw_brow(img, face, app, far, size, skin_cover)
+    _draw_eye(img, face, app, far, size, skin_cover, iod)
+    _draw_nose(img, face, app, size, iod, np.asarray(app.light, np.float64))
+    _draw_brow(img, face, app, near, size, skin_cover)
+    _draw_eye(img, face, app, near, size, skin_cover, iod)
+    _draw_lips(img, face, app, size, iod)
+
+    # Head coverage (for shading and for the caller): skin, nose, lips; then the head's directional shading.
+    head = np.maximum(skin_cover, mask_polys(size, [face.nose.fill, face.lips.upper, face.lips.lower]))
+    shade = _shade_field(face, app, size)
+    a = head.astype(np.float32)[..., None] / 255.0
+    img *= (1.0 - a) + a * shade[..., None]
+
+    _draw_fringe(img, face, app, size, skin_cover, hair_back, iod)
+    occ_cover = None if app.occluder is None else _draw_occluder_layer(img, face, app.occluder, size)
+    out = _camera(img, app, rng)
     return RenderResult(image=out, occluder=occ_cover, skin=head.astype(np.float32) / 255.0)
