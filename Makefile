@@ -1,12 +1,15 @@
 # aniso-repro: `make reproduce` (the main job) and `make test` (what CI runs).
-# Both create the virtual environment in .venv/ when it is missing.
+# Both create the virtual environment in .venv/ from the lock file (requirements.txt) when it is missing.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-PROFILE ?= quick
+PROFILE ?= default
+# torch's OpenMP threads spin only briefly before they sleep (see lib/aniso/__init__.py): a shared machine does
+# not collapse, an idle one keeps its speed.
+export GOMP_SPINCOUNT := 1000
 
-.PHONY: reproduce test unit notebooks-smoke bench clean-cache
+.PHONY: reproduce test unit notebooks-smoke bench lab lock clean-cache
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,7 +18,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	@touch $(STAMP)
 
-# Every notebook on the default (quick) profile into results/, then the report.
+# Every notebook on the default profile into results/, then the report.
 reproduce: $(STAMP)
 	$(PY) ci/run_notebooks.py --profile $(PROFILE) --out results
 
@@ -29,6 +32,14 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	for b in bench/*.py; do $(PY) $$b || exit 1; done
+
+# JupyterLab from the project's environment (as root it needs --allow-root).
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --no-browser $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks
+
+# Re-compile the lock file from requirements.in (pip-tools); then `make` re-installs from it.
+lock: $(STAMP)
+	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links requirements.in
 
 clean-cache:
 	rm -rf .cache/aniso

@@ -1,8 +1,23 @@
 """aniso: reproduction suite for "Not All Points Are Created Equal".
 
-Modules, in import order (a module only imports those before it):
-``topology`` -> ``losses``, ``metrics``, ``sampling`` -> ``data``, ``models``
--> ``experiments`` -> ``reporting`` / ``plots``.
+Layers, in import order (a module only imports from the layers before it;
+``docs/ARCHITECTURE.md`` has the whole map):
+
+1. ``checks``, ``files``, ``topology``, ``stats``: no other aniso import;
+2. ``metrics``, ``sampling``, ``analysis``, then ``losses`` (which uses ``sampling``'s Procrustes);
+3. ``data`` (loaders, registry, crops), ``synthetic`` (the benchmark, written in the loaders' formats), ``models``;
+4. ``runs`` (configuration, profiles, store, training, dispatch, tuning);
+5. ``suite`` (the cells every notebook draws), ``claims`` (every claim, as data), ``paper`` (the paper's numbers);
+6. ``verdicts``, ``judging``, ``figure_data``, ``tables``, ``drawing``, ``reporting``, ``notebook``.
 """
 
-__version__ = "0.1.0"
+import os
+
+# torch's OpenMP threads (GNU libgomp) spin for a while before they sleep. With the default spin, a training
+# that shares two cores with another process collapses (measured: fp32 ResNet18 at 64 px 23-33 images/s, against
+# 60-70 with short spins or OMP_WAIT_POLICY=PASSIVE); PASSIVE, however, costs about 15% on idle cores (164 against
+# 193 images/s in bf16). A short spin keeps both (bench/train.py, README). libgomp reads it when torch loads, so
+# it is set before anything imports torch; an explicit setting in the environment wins.
+os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+
+__version__ = "0.2.0"

@@ -1,19 +1,31 @@
-"""Small helpers for the notebooks: parameter checks and run grids.
+"""What every notebook does first: check its parameters, open its results folder, load its runs.
 
 papermill only warns about a parameter the notebook does not declare, so a
-typo (``-p epoch 3`` for ``epochs``) would silently run the defaults. Each
-notebook calls :func:`check_parameters` right after its parameters cell: it
-reads the kernel's input history (``In``), finds papermill's injected cell
-(it starts with ``# Parameters``) and the declared parameters cell before it,
-and raises when the injected cell sets a name that the declared cell does not.
-Outside papermill (JupyterLab) there is no injected cell and nothing to check.
+typo (``-p epoch 3`` for ``epochs``) would silently run the defaults. The
+suite's runner (``ci/run_notebooks.py``) checks names against
+``papermill.inspect_notebook`` before it starts; for papermill used directly
+and for JupyterLab, :func:`check_parameters` (called in the cell right after
+the parameters cell) compares papermill's injected cell with the declared one.
+
+:func:`start` then resolves the results folder (relative to the repository,
+so JupyterLab and papermill agree), points the run store at
+``<results>/runs`` while still reusing the committed runs in
+``results/runs``, loads or trains every run the notebook needs and prints a
+header with the actual number of seeds.
 """
 
 from __future__ import annotations
 
 import ast
+import os
+from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["check_parameters", "declared_names"]
+from . import suite
+from .runs import RunRecord, get_profile, use_store
+from .runs.store import REPO_ROOT
+
+__all__ = ["check_parameters", "declared_names", "start", "Session"]
 
 _INJECTED_MARK = "# Parameters"
 
@@ -23,40 +35,94 @@ def declared_names(source: str) -> list[str]:
     names = []
     for node in ast.parse(source).body:
         targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-        for t in targets:
-            if isinstance(t, ast.Name):
-                names.append(t.id)
+        names += [t.id for t in targets if isinstance(t, ast.Name)]
     return names
 
 
 def check_parameters(namespace: dict) -> dict:
-    """Fail on injected parameters that the notebook does not declare; return the parameters.
+    """Fail on injected parameters that the notebook does not declare; return ``{name: value}`` of the declared ones.
 
-    ``namespace`` is the notebook's ``globals()``. Returns ``{name: value}``
-    for the declared parameters (handy for recording them with the results).
+    ``namespace`` is the notebook's ``globals()``; its input history ``In``
+    ends with the calling cell, preceded by papermill's injected cell (when
+    run by papermill) and, before that, the declared parameters cell.
     """
-    history = [c for c in namespace.get("In", []) if c]
-    injected_at = [i for i, src in enumerate(history) if src.lstrip().startswith(_INJECTED_MARK)]
-    if injected_at:
-        i = injected_at[-1]
-        declared_src = next((history[j] for j in range(i - 1, -1, -1) if "check_parameters" not in history[j]), "")
-        declared = declared_names(declared_src)
-        injected = declared_names(history[i])
-        unknown = [n for n in injected if n not in declared]
+    history = [c for c in namespace.get("In", []) if c.strip()]
+    if len(history) < 2:
+        return {}
+    at = len(history) - 2
+    injected = history[at].lstrip().startswith(_INJECTED_MARK)
+    declared = declared_names(history[at - 1] if injected else history[at])
+    if injected:
+        unknown = [n for n in declared_names(history[at]) if n not in declared]
         if unknown:
             raise ValueError(f"unknown notebook parameter(s) {unknown}: this notebook takes {declared} "
                              f"(see `papermill --help-notebook <notebook>`)")
-    else:
-        declared = []
-        # no papermill: the declared cell is the last one with only literal assignments
-        for src in reversed(history):
-            if "check_parameters" in src:
-                continue
-            try:
-                names = declared_names(src)
-            except SyntaxError:
-                continue
-            if names and all(isinstance(n, (ast.Assign, ast.AnnAssign)) for n in ast.parse(src).body):
-                declared = names
-                break
     return {n: namespace[n] for n in declared if n in namespace}
+
+
+@dataclass
+class Session:
+    """A notebook's context: its parameters, results folder, cells and their runs (one record per seed)."""
+
+    notebook: str
+    profile: str
+    params: dict
+    results: Path
+    roots: dict
+    cells: dict
+    records: dict[str, list[RunRecord]]
+    source: str
+
+    def runs(self) -> int:
+        """Seeds per cell (the smallest, should cells differ)."""
+        return min((len(r) for r in self.records.values()), default=0)
+
+    def run_ids(self) -> list[str]:
+        return [r.id for recs in self.records.values() for r in recs]
+
+
+_RUN_PARAMS = ("runs", "seed", "epochs", "device")
+_CELL_PARAMS = ("extra_losses", "a_values", "b_values", "archs")
+
+
+def _as_list(name: str, value):
+    """A list parameter given on papermill's command line arrives as text ('["a", "b"]' or 'a,b')."""
+    if value is None or isinstance(value, (list, tuple)):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            parsed = [p.strip() for p in text.split(",") if p.strip()]
+        if isinstance(parsed, (list, tuple)):
+            return list(parsed)
+        return [parsed]
+    raise ValueError(f"notebook parameter {name}={value!r} is invalid: expected a list (or None)")
+
+
+def start(notebook: str, params: dict) -> Session:
+    """Check the profile and data roots, point the store at the results folder, load or train every run.
+
+    Everything that can be wrong with the parameters fails here, before any
+    training: an unknown profile, bad run settings, a data root without the
+    release's layout, a user loss that cannot be imported or probed.
+    """
+    params = {k: _as_list(k, v) if k in _CELL_PARAMS else v for k, v in params.items()}
+    profile = params.get("profile", "default")
+    get_profile(profile)
+    results = Path(params.get("results_dir", "scratch"))
+    results = results if results.is_absolute() else REPO_ROOT / results
+    committed = REPO_ROOT / "results" / "runs"
+    if "ANISO_RUNS_DIR" not in os.environ:
+        use_store(results / "runs", also_read=[committed] if results / "runs" != committed else [])
+    roots = suite.roots(**{k: params.get(k) for k in ("data_root_300w", "data_root_wflw", "data_root_aflw")})
+    cell_params = {k: params[k] for k in _CELL_PARAMS if params.get(k) is not None}
+    cells = suite.notebook_cells(notebook, profile, **cell_params)
+    records = suite.records(notebook, profile=profile, data_roots=roots, progress=params.get("progress", True),
+                            **{k: params[k] for k in _RUN_PARAMS if k in params}, **cell_params)
+    datasets = sorted({c.dataset for c in cells.values()})
+    session = Session(notebook, profile, params, results, roots, cells, records,
+                      suite.source_label(profile, roots, datasets))
+    print(suite.describe(cells, records, profile, roots))
+    return session

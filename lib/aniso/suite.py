@@ -1,31 +1,46 @@
-"""The runs behind the paper's tables, defined once so notebooks share them.
+"""The runs behind every notebook, defined once so that notebooks (and the parallel runner) share them.
 
-A configuration is identified by its hash (:func:`aniso.experiments.config_id`),
-so two notebooks that ask for the same method on the same data get the same
-stored runs: the anisotropic 300W runs of Table 1 are the anisotropic column
-of Table 6 and the last row of Table 4, and are trained once.
+A *cell* is one method on one data set (:class:`Cell`): a set of run
+settings trained once per seed. Its key names it, e.g. ``"300w/anisotropic"``
+or ``"300w/anisotropic/balancing=none"`` (:func:`cell_key`), and claims refer
+to cells by key (:mod:`aniso.claims`). A configuration is identified by its
+hash, so two notebooks that ask for the same cell get the same stored runs:
+the anisotropic 300W runs of Table 1 are the anisotropic column of Table 6
+and the last row of Table 4, and are trained once.
 
 The paper's full method is the default of every run: anisotropic loss,
 displacement from the mean of bin means, per-epoch undersampling over 9 pose
-bins. A loss comparison changes only the loss; the ablation changes only the
-target and the balancing.
+bins, the profile's optimiser at the learning rate tuned for the loss
+(:mod:`aniso.runs.tuning`). A loss comparison changes only the loss; the
+ablation only the target and the balancing; and so on.
 """
 
 from __future__ import annotations
 
-from .experiments import PROFILES, RunConfig, make_config, profile_runs
+from dataclasses import dataclass, field
 
-__all__ = ["method_configs", "ABLATION", "LOSS_LABELS", "grid", "seeds", "source_label"]
+from pathlib import Path
 
+from .data import dataset_spec
+from .runs import RunConfig, RunRecord, get_profile, make_config, prepare_data, profile_runs, run_many, tuned_config
+from .runs.data import check_root
+from .topology import get_scheme
 
-def source_label(profile: str, *data_roots) -> str:
-    """How our rows are labelled in tables: ``ours (synthetic, quick)``; several roots may be given."""
-    given = [r is not None for r in data_roots] or [False]
-    data = "real data" if all(given) else "synthetic" if not any(given) else "real and synthetic data"
-    return f"ours ({data}, {profile})"
+__all__ = ["NOTEBOOKS", "PAPER_LOSSES", "FAMILY", "LOSS_LABELS", "ABLATION", "Cell", "cell_key", "loss_label",
+           "notebook_cells", "plan", "records", "seeds", "grid", "source_label", "roots", "describe", "synthetic_set",
+           "dataset_spec", "get_scheme"]
 
+#: Every notebook, in the order the suite runs them and the report lists them (the README's table follows it).
+#: table1 first: it trains the runs later notebooks reuse.
+NOTEBOOKS = ("table1", "table6", "table4", "table5", "table2", "table3", "figure1", "figure2", "supp_ab_sweep",
+             "supp_architectures", "mechanism", "synthetic_benchmark")
+
+PAPER_LOSSES = ("l2", "l1", "smooth_l1", "wing", "adaptive_wing", "anisotropic")
+#: Relatives of the paper's loss, beyond the paper (:mod:`aniso.losses`).
+FAMILY = ("anisotropic_direction", "learned_anisotropic", "anisotropic_wing")
 LOSS_LABELS = {"l2": "L2", "l1": "L1", "smooth_l1": "smooth L1", "wing": "Wing", "adaptive_wing": "AWing",
-               "anisotropic": "Anisotropic"}
+               "anisotropic": "Anisotropic", "anisotropic_direction": "ADNet direction",
+               "learned_anisotropic": "learned anisotropic", "anisotropic_wing": "anisotropic Wing"}
 
 # Table 4's rows: label -> run settings (each row adds one thing to the one above, as in the paper).
 ABLATION = {
@@ -34,31 +49,168 @@ ABLATION = {
     "Anisotropic + Wing's data balancing": dict(balancing="wing", target="displacement"),
     "Anisotropic + our data balancing": dict(balancing="under", target="displacement"),
 }
+_DEFAULTS = {"balancing": RunConfig.balancing, "target": RunConfig.target}
+
+
+def loss_label(loss: str) -> str:
+    """How tables name a loss: its label, or a user loss's attribute name (``pkg.mod:my_loss`` -> ``my_loss``)."""
+    return LOSS_LABELS.get(loss, loss.rsplit(":", 1)[-1])
+
+
+def cell_key(dataset: str, loss: str, **settings) -> str:
+    """``"<dataset>/<loss>"`` plus ``/name=value`` for each setting that differs from the suite's default."""
+    parts = [dataset, loss]
+    for k in sorted(settings):
+        v = settings[k]
+        if k in _DEFAULTS and v == _DEFAULTS[k]:
+            continue
+        parts.append(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}")
+    return "/".join(parts)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One method on one data set: ``settings`` (RunConfig overrides) trained once per seed."""
+
+    dataset: str
+    loss: str
+    settings: dict = field(default_factory=dict)
+    label: str = ""
+
+    @property
+    def key(self) -> str:
+        params = self.settings.get("loss_params", {})
+        flat = {k: v for k, v in self.settings.items() if k != "loss_params"}
+        return cell_key(self.dataset, self.loss, **flat, **params)
+
+
+def grid(profile: str, name: str):
+    """A profile's grid (``"ab"``: (a values, b values); ``"archs"``; ``"noise"``; ``"optimizers"``)."""
+    grids = get_profile(profile).grids
+    if name not in grids:
+        raise ValueError(f"profile {profile!r} has no grid {name!r}: it has {sorted(grids)}")
+    return grids[name]
+
+
+def _losses(extra_losses) -> tuple:
+    return PAPER_LOSSES + FAMILY + tuple(extra_losses or ())
+
+
+def _loss_cells(datasets, extra_losses) -> dict[str, Cell]:
+    cells = [Cell(ds, loss, label=loss_label(loss)) for ds in datasets for loss in _losses(extra_losses)]
+    return {c.key: c for c in cells}
+
+
+def _ablation_cells() -> dict[str, Cell]:
+    cells = [Cell("300w", "anisotropic", settings, label) for label, settings in ABLATION.items()]
+    cells.append(Cell("300w", "adaptive_wing", label="AWing (reference)"))
+    return {c.key: c for c in cells}
+
+
+def _mechanism_cells(profile: str, extra_losses) -> dict[str, Cell]:
+    losses = ("l2", "anisotropic") + FAMILY + tuple(extra_losses or ())
+    cells = [Cell("300w", loss, {"optimizer": opt, "synth_noise": float(noise)}, loss_label(loss))
+             for noise in grid(profile, "noise") for opt in grid(profile, "optimizers") for loss in losses]
+    return {c.key: c for c in cells}
+
+
+def notebook_cells(notebook: str, profile: str, extra_losses=(), a_values=None, b_values=None,
+                   archs=None) -> dict[str, Cell]:
+    """The cells a notebook draws, by key."""
+    if notebook in ("table1", "table5"):
+        return _loss_cells(("300w",), extra_losses)
+    if notebook == "table2":
+        return _loss_cells(("aflw",), extra_losses)
+    if notebook == "table3":
+        return _loss_cells(("wflw",), extra_losses)
+    if notebook == "table6":
+        return _loss_cells(("300w", "wflw", "aflw"), extra_losses)
+    if notebook == "table4":
+        return _ablation_cells()
+    if notebook == "figure1":
+        return {c.key: c for c in (Cell(ds, "l2", label="L2") for ds in ("300w", "wflw", "aflw"))}
+    if notebook == "figure2":
+        return {c.key: c for c in (Cell("300w", loss, label=loss_label(loss)) for loss in ("wing", "anisotropic", "l2"))}
+    if notebook == "supp_ab_sweep":
+        a_grid, b_grid = grid(profile, "ab")
+        cells = [Cell("300w", "anisotropic", {"loss_params": {"a": float(a), "b": float(b)}}, f"a={a:g}, b={b:g}")
+                 for a in (a_values or a_grid) for b in (b_values or b_grid)]
+        return {c.key: c for c in cells}
+    if notebook == "supp_architectures":
+        cells = [Cell("300w", "anisotropic", {"arch": arch}, arch) for arch in (archs or grid(profile, "archs"))]
+        return {c.key: c for c in cells}
+    if notebook == "mechanism":
+        return _mechanism_cells(profile, extra_losses)
+    if notebook == "synthetic_benchmark":
+        return {}
+    raise ValueError(f"unknown notebook {notebook!r}: expected one of {', '.join(NOTEBOOKS)}")
 
 
 def seeds(profile: str, runs: int | None = None, seed: int = 0) -> list[int]:
     """The seeds of a profile's runs (``runs`` overrides the profile's count)."""
-    n = profile_runs(profile) if runs is None else int(runs)
-    if n <= 0:
-        raise ValueError(f"runs must be a positive integer, got {runs!r}")
+    n = profile_runs(profile) if runs is None else runs
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise ValueError(f"notebook parameter runs={runs!r} is invalid: expected a positive integer (or None)")
     return list(range(int(seed), int(seed) + n))
 
 
-def method_configs(dataset: str, loss: str = "anisotropic", profile: str = "quick", runs: int | None = None,
-                   seed: int = 0, **overrides) -> list[RunConfig]:
-    """One configuration per seed for ``loss`` on ``dataset`` (the paper's pipeline otherwise)."""
-    from .experiments import validate
-
-    configs = [make_config(profile, dataset=dataset, loss=loss, seed=s, **overrides) for s in seeds(profile, runs, seed)]
-    validate(configs[0])  # a bad data_root fails here, before any training
-    return configs
+def roots(data_root_300w=None, data_root_wflw=None, data_root_aflw=None) -> dict:
+    """The notebooks' data-root parameters as ``{dataset: root or None}`` (None: the synthetic benchmark)."""
+    return {"300w": data_root_300w, "wflw": data_root_wflw, "aflw": data_root_aflw}
 
 
-def grid(profile: str, name: str):
-    """A profile's grid for the supplementary notebooks (``"ab"``: (a values, b values); ``"archs"``)."""
-    grids = PROFILES[profile].grids if profile in PROFILES else None
-    if grids is None:
-        raise ValueError(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
-    if name not in grids:
-        raise ValueError(f"profile {profile!r} has no grid {name!r}: it has {sorted(grids)}")
-    return grids[name]
+def plan(notebook: str, profile: str = "default", runs: int | None = None, seed: int = 0, epochs: int | None = None,
+         device: str = "auto", data_roots: dict | None = None, progress: bool = True, tune: bool = True,
+         **cell_params) -> dict[str, tuple[Cell, list[RunConfig], list[dict]]]:
+    """Every configuration a notebook needs: ``{cell key: (cell, configs per seed, record metadata per seed)}``.
+
+    Checks every setting and opens every data root's annotation lists first
+    (a bad value fails here, before any training); then resolves each cell's
+    learning rate by tuning (``tune=False`` keeps the profile's rate).
+    """
+    data_roots = data_roots or {}
+    cells = notebook_cells(notebook, profile, **cell_params)
+    out = {}
+    for key, cell in cells.items():
+        configs = [make_config(profile, dataset=cell.dataset, loss=cell.loss, root=data_roots.get(cell.dataset), seed=s,
+                               epochs=epochs, device=device, **cell.settings) for s in seeds(profile, runs, seed)]
+        out[key] = [cell, configs, [None] * len(configs)]
+    for ds in {c.dataset for c in cells.values()}:
+        check_root(next(cfgs[0] for cell, cfgs, _ in out.values() if cell.dataset == ds))
+    if tune and get_profile(profile).tuning is not None:
+        for key, (cell, configs, _) in out.items():
+            if "lr" not in cell.settings:
+                tuned = [tuned_config(c, profile, progress) for c in configs]
+                out[key] = [cell, [t[0] for t in tuned], [t[1] for t in tuned]]
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def records(notebook: str, progress: bool = True, **params) -> dict[str, list[RunRecord]]:
+    """Run (or load) every cell of a notebook: ``{cell key: records, one per seed}`` (see :func:`plan`)."""
+    planned = plan(notebook, progress=progress, **params)
+    configs = [c for _, cfgs, _ in planned.values() for c in cfgs]
+    metas = [m for _, _, ms in planned.values() for m in ms]
+    done = iter(run_many(configs, progress=progress, extra_meta=metas))
+    return {key: [next(done) for _ in cfgs] for key, (_, cfgs, _) in planned.items()}
+
+
+def source_label(profile: str, data_roots: dict | None = None, datasets=None) -> str:
+    """How our rows are labelled in tables: ``ours (synthetic, default)``."""
+    data_roots = data_roots or {}
+    given = [data_roots.get(ds) is not None for ds in (datasets or data_roots or ["300w"])] or [False]
+    data = "real data" if all(given) else "synthetic" if not any(given) else "real and synthetic data"
+    return f"ours ({data}, {profile})"
+
+
+def describe(cells: dict, recs: dict, profile: str, data_roots: dict | None = None) -> str:
+    """The header line a notebook prints: what ran, with the actual number of seeds per cell."""
+    counts = sorted({len(r) for r in recs.values()})
+    datasets = sorted({dataset_spec(c.dataset).label for c in cells.values()})
+    n = "/".join(map(str, counts)) if counts else "0"
+    return (f"{source_label(profile, data_roots)}: {len(recs)} cells on {', '.join(datasets) or '-'}, {n} seed(s) "
+            f"per cell; {get_profile(profile).description}")
+
+
+def synthetic_set(dataset: str, profile: str = "default", progress: bool = True) -> Path:
+    """The folder of the synthetic set a profile trains on (generated into the cache when missing)."""
+    return prepare_data(make_config(profile, dataset=dataset), progress=progress)

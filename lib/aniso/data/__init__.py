@@ -19,11 +19,14 @@ from ..topology import Scheme, get_scheme
 from . import aflw, w300, wflw
 from .formats import CountMismatchWarning
 from .records import Record, landmark_box, read_image
+from .registry import DATASET_NAMES, DATASETS, DatasetSpec, dataset_spec
 from .truth import TRUTH_FILE, attach_truth, read_truth, record_key, write_truth
 
 __all__ = [
     "DATASETS",
-    "EXPECTED_COUNTS",
+    "DATASET_NAMES",
+    "DatasetSpec",
+    "dataset_spec",
     "Record",
     "CountMismatchWarning",
     "open_dataset",
@@ -37,32 +40,12 @@ __all__ = [
     "record_key",
 ]
 
-#: Subsets per data set, in their usual reporting order.
-DATASETS: dict[str, tuple[str, ...]] = {
-    "300w": w300.SUBSETS,
-    "wflw": wflw.SUBSETS,
-    "aflw": aflw.SUBSETS,
-}
-#: Faces per subset in the real releases (the same dict objects the loaders
-#: compare against, so patching one patches the other).
-EXPECTED_COUNTS: dict[str, dict[str, int]] = {
-    "300w": w300.EXPECTED_COUNTS,
-    "wflw": wflw.EXPECTED_COUNTS,
-    "aflw": aflw.EXPECTED_COUNTS,
-}
 _LOADERS = {"300w": w300.load_300w, "wflw": wflw.load_wflw, "aflw": aflw.load_aflw}
-
-
-def _dataset_name(name: str) -> str:
-    key = str(name).lower()
-    if key not in DATASETS:
-        raise ValueError(f"unknown data set {name!r}: expected one of {', '.join(DATASETS)}")
-    return key
 
 
 def scheme_for(name: str) -> Scheme:
     """The landmark scheme of a data set: 68 points for 300W, 98 for WFLW, 19 for AFLW."""
-    return get_scheme(_dataset_name(name))
+    return get_scheme(dataset_spec(name).scheme)
 
 
 def open_dataset(name: str, root: str | Path, subset: str) -> list[Record]:
@@ -79,7 +62,7 @@ def open_dataset(name: str, root: str | Path, subset: str) -> list[Record]:
     annotation file or image. Warns with :class:`CountMismatchWarning` when a
     real (non-synthetic) tree has a subset size other than the release's.
     """
-    key = _dataset_name(name)
-    if subset not in DATASETS[key]:
-        raise ValueError(f"unknown {key} subset {subset!r}: expected one of {', '.join(DATASETS[key])}")
-    return _LOADERS[key](root, subset)
+    spec = dataset_spec(name)
+    if subset not in spec.subsets:
+        raise ValueError(f"unknown {spec.name} subset {subset!r}: expected one of {', '.join(spec.subsets)}")
+    return _LOADERS[spec.name](root, subset)

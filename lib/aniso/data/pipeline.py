@@ -98,6 +98,7 @@ __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "AugmentConfig",
+    "AUGMENTATIONS",
     "FaceDataset",
     "crop_matrix",
     "cache_margin",
@@ -180,6 +181,19 @@ class AugmentConfig:
     def geometric(self) -> "AugmentConfig":
         """This configuration with the colour, blur and greyscale steps switched off."""
         return replace(self, brightness=0.0, contrast=0.0, saturation=0.0, blur_prob=0.0, greyscale_prob=0.0)
+
+
+#: Named augmentation settings that run configurations refer to. "paper" is the
+#: peers' recipe for 256 px and long schedules (rotation +-30 degrees, scale
+#: 0.75-1.25, flip, colour, blur); "light" keeps the flip and small geometric and
+#: colour jitter, for the short CPU budgets where the full recipe slows learning
+#: more than it regularises (measured: see the README's profile notes).
+AUGMENTATIONS: dict[str, AugmentConfig] = {
+    "none": AugmentConfig.none(),
+    "light": AugmentConfig(rotation_deg=10.0, scale=(0.9, 1.1), translate=0.03, flip=0.5, brightness=0.1,
+                           contrast=0.1, saturation=0.1, blur_prob=0.0, greyscale_prob=0.0),
+    "paper": AugmentConfig(),
+}
 
 
 def cache_margin(augment: AugmentConfig | None) -> float:

@@ -17,9 +17,10 @@ __all__ = ["Record", "read_image", "landmark_box"]
 def read_image(path: str | Path) -> np.ndarray:
     """Read an image file as an ``(H, W, 3)`` uint8 RGB array.
 
-    Raises ``FileNotFoundError`` naming the path when it is missing or cannot
-    be decoded. Paths with spaces or non-ASCII characters are fine (the bytes
-    are read with Python and decoded by OpenCV).
+    Raises ``FileNotFoundError`` naming the path when it is missing or
+    unreadable, and ``ValueError`` naming it when it exists but is empty or not
+    an image OpenCV can decode. Paths with spaces or non-ASCII characters are
+    fine (the bytes are read with Python and decoded by OpenCV).
     """
     import cv2
 
@@ -28,9 +29,11 @@ def read_image(path: str | Path) -> np.ndarray:
         buf = np.fromfile(p, dtype=np.uint8)
     except OSError as exc:
         raise FileNotFoundError(f"image file {p} could not be read: {exc}") from None
-    img = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
+    if buf.size == 0:
+        raise ValueError(f"image file {p} is empty (0 bytes): expected a JPEG or PNG image")
+    img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if img is None:
-        raise FileNotFoundError(f"image file {p} is empty or not an image OpenCV can decode")
+        raise ValueError(f"image file {p} ({buf.size} bytes) does not decode: expected a JPEG or PNG image")
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 

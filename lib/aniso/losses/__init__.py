@@ -44,7 +44,7 @@ from .learned import (
     learned_covariances,
 )
 from .registry import LOSS_NAMES, LOSS_REGISTRY, LossSpec, loss_spec, make_loss
-from .user import LossReferenceError, UserLoss, loss_source_hash, probe_loss, resolve_loss
+from .user import LossReferenceError, UserLoss, is_reference, loss_source_hash, probe_loss, resolve_loss
 from .wing import (
     ADAPTIVE_WING_DEFAULTS,
     WING_DEFAULTS,
@@ -91,6 +91,7 @@ __all__ = [
     "resolve_loss",
     "probe_loss",
     "loss_source_hash",
+    "is_reference",
     "LossReferenceError",
     "UserLoss",
 ]
