@@ -44,17 +44,21 @@ def aflw(tmp_path):
 
 
 def test_api_constants():
-    assert D.DATASETS == {
+    assert {k: v.subsets for k, v in D.DATASETS.items()} == {
         "300w": ("train", "common", "challenging", "full", "private"),
         "wflw": ("train", "test", "pose", "expression", "illumination", "makeup", "occlusion", "blur"),
         "aflw": ("train", "full", "frontal"),
     }
-    assert D.EXPECTED_COUNTS["300w"] == {"train": 3148, "common": 554, "challenging": 135, "full": 689, "private": 600}
-    assert D.EXPECTED_COUNTS["wflw"] == {
+    counts = {k: v.expected_counts for k, v in D.DATASETS.items()}
+    assert counts["300w"] == {"train": 3148, "common": 554, "challenging": 135, "full": 689, "private": 600}
+    assert counts["wflw"] == {
         "train": 7500, "test": 2500, "pose": 326, "expression": 314,
         "illumination": 698, "makeup": 206, "occlusion": 736, "blur": 773,
     }
-    assert D.EXPECTED_COUNTS["aflw"] == {"train": 20000, "full": 4386, "frontal": 1314}
+    assert counts["aflw"] == {"train": 20000, "full": 4386, "frontal": 1314}
+    for spec in D.DATASETS.values():  # what every run evaluates is a subset the loader knows
+        assert set(spec.eval_subsets) <= set(spec.subsets) and spec.primary[0] in spec.eval_subsets
+        assert spec.primary[1] in spec.norms and spec.train_subset in spec.subsets
     assert [D.scheme_for(n).n_points for n in ("300w", "wflw", "aflw")] == [68, 98, 19]
     assert D.Record.__name__ == "Record"
 
@@ -80,7 +84,7 @@ def test_unknown_dataset_and_subset(tmp_path):
 def test_missing_root(tmp_path, name, url):
     missing = tmp_path / "not-here"
     with pytest.raises(FileNotFoundError) as err:
-        D.open_dataset(name, missing, D.DATASETS[name][0])
+        D.open_dataset(name, missing, D.DATASETS[name].subsets[0])
     msg = str(err.value)
     assert str(missing) in msg and url in msg and "Expected layout" in msg
 
@@ -389,7 +393,7 @@ def test_count_mismatch_warning(wflw, monkeypatch):
     root, _ = wflw
     with pytest.warns(CountMismatchWarning, match=r"wflw subset 'blur'.*found 1 faces, the release has 773"):
         D.open_dataset("wflw", root, "blur")
-    monkeypatch.setitem(D.EXPECTED_COUNTS["wflw"], "blur", 1)
+    monkeypatch.setitem(D.DATASETS["wflw"].expected_counts, "blur", 1)
     with warnings.catch_warnings():
         warnings.simplefilter("error", CountMismatchWarning)
         assert len(D.open_dataset("wflw", root, "blur")) == 1

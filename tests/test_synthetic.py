@@ -72,7 +72,7 @@ def test_every_subset_loads_with_clean_landmarks(trees, name):
         expected = {"train": c["train"], "test": c["test"]}
     else:
         expected = {"train": c["train"], "full": c["test"]}
-    for subset in DATASETS[name]:
+    for subset in DATASETS[name].subsets:
         recs = open_dataset(name, root, subset)
         assert len(recs) > 0, subset
         if subset in expected:

@@ -23,8 +23,8 @@ a proportional split on a small file.
 
 Subsets: ``train``; ``full`` = the whole test split (4386); ``frontal`` =
 the test faces whose 19 ``mask_new`` values are all 1. Sources disagree on
-the frontal size: the all-visible rule gives 1314 on the release (DATASETS.md,
-FaRL's code), while 1165 is also quoted in papers; we apply the rule, so
+the frontal size: the all-visible rule gives 1314 on the release (FaRL's
+code), while 1165 is also quoted in papers; we apply the rule, so
 ``EXPECTED_COUNTS["frontal"]`` is 1314.
 
 Coordinates. ``data`` holds the 19 x values then the 19 y values. They are

@@ -71,6 +71,17 @@ class Record:
     clean_landmarks: np.ndarray | None = None
     key: str = ""
 
+    def __post_init__(self) -> None:
+        lm = np.asarray(self.landmarks, dtype=float)
+        where = f"face {self.key or '?'} (image {self.image_path})"
+        if lm.ndim != 2 or lm.shape[1] != 2 or not np.isfinite(lm).all():
+            raise ValueError(f"{where}: landmarks must be finite (N, 2) pixel coordinates, got shape {lm.shape}"
+                             + ("" if lm.ndim != 2 or np.isfinite(lm).all() else " with NaN or infinite values"))
+        extent = lm.max(axis=0) - lm.min(axis=0)
+        if not (extent > 0).all():
+            raise ValueError(f"{where}: degenerate landmarks, their box is {extent[0]:g} x {extent[1]:g} pixels; "
+                             f"expected points spread over the face")
+
     def load_image(self) -> np.ndarray:
         """The whole image as an ``(H, W, 3)`` uint8 RGB array."""
         return read_image(self.image_path)
