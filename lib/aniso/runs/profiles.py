@@ -1,0 +1,118 @@
+"""Profiles: named run sizes, defined here and nowhere else.
+
+A profile gives the seeds per cell, the :class:`~aniso.runs.config.RunConfig`
+defaults (with per-data-set overrides), the grids of the supplementary
+studies and the learning-rate tuning protocol. Timings are measured on the
+development machine and recorded in the README.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .. import checks
+from .config import RunConfig, check_config, with_loss_defaults
+
+__all__ = ["Profile", "Tuning", "PROFILES", "get_profile", "make_config", "profile_runs"]
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The learning-rate tuning protocol: the same for every loss.
+
+    For each (loss, optimiser) the rates of ``grids[optimiser]`` (log-spaced)
+    train for ``epochs`` on the training faces minus the validation split,
+    seed ``seed``; the rate with the lowest validation NME wins and every
+    final run of that loss and optimiser uses it.
+    """
+
+    grids: dict
+    epochs: int
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named set of defaults: ``runs`` seeds per cell plus RunConfig settings."""
+
+    name: str
+    runs: int
+    settings: dict
+    description: str
+    per_dataset: dict = field(default_factory=dict)
+    grids: dict = field(default_factory=dict)
+    tuning: Tuning | None = None
+
+
+# Grids every profile shares unless it says otherwise.
+_AB_SMALL = ((3.0, 6.0), (1.5, 3.0))
+_ARCHS = ("resnet18", "resnet50", "densenet121", "wide_resnet50_2")
+_NOISE = (0.0, 1.0, 2.0, 4.0)
+_LR_GRIDS = {"adam": (3e-4, 1e-3, 3e-3), "adamw": (3e-4, 1e-3, 3e-3), "sgd": (1e-6, 1e-5, 1e-4, 1e-3)}
+_SHARED_GRIDS = dict(ab=_AB_SMALL, archs=_ARCHS, noise=_NOISE, optimizers=("adam", "sgd"))
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        "smoke", runs=1, description="seconds per run, for CI: tiny synthetic sets, 32 px, 2 epochs",
+        settings=dict(arch="resnet18", input_size=32, epochs=2, batch_size=16, synth_scale=0.02,
+                      synth_image_size=64, val_fraction=0.2, augment="light", threads=2),
+        per_dataset={"wflw": dict(synth_scale=0.006), "aflw": dict(synth_scale=0.0025)},
+        grids=_SHARED_GRIDS,
+        tuning=Tuning(grids={"adam": (1e-3, 3e-3), "adamw": (1e-3, 3e-3), "sgd": (1e-5, 1e-4)}, epochs=1)),
+    "default": Profile(
+        "default", runs=3,
+        description="the default: synthetic benchmark at release size (300W), ResNet18 at 64 px, bf16 on two CPU cores",
+        settings=dict(arch="resnet18", input_size=64, epochs=6, batch_size=32, synth_scale=1.0,
+                      synth_image_size=128, augment="light", threads=2),
+        per_dataset={"wflw": dict(synth_scale=0.4), "aflw": dict(synth_scale=0.15)},
+        grids=_SHARED_GRIDS,
+        tuning=Tuning(grids=_LR_GRIDS, epochs=2)),
+    "converged": Profile(
+        "converged", runs=3,
+        description="for a GPU: synthetic sets at release size, ResNet18 at 128 px, 40 epochs",
+        settings=dict(arch="resnet18", input_size=128, epochs=40, batch_size=64, synth_scale=1.0,
+                      synth_image_size=256, augment="paper", num_workers=8),
+        grids=dict(_SHARED_GRIDS, ab=((3.0, 6.0, 9.0), (1.5, 3.0, 4.5))),
+        tuning=Tuning(grids=_LR_GRIDS, epochs=8)),
+    "paper": Profile(
+        "paper", runs=5,
+        description="the paper's protocol: ResNet50 at 256 px, 60 epochs, 5 runs; for a GPU and the real data",
+        settings=dict(arch="resnet50", input_size=256, epochs=60, batch_size=32, synth_scale=1.0,
+                      synth_image_size=320, schedule="step", augment="paper", num_workers=8),
+        grids=dict(_SHARED_GRIDS, ab=((3.0, 4.5, 6.0, 9.0, 12.0), (1.0, 2.0, 3.0, 4.0, 5.0)),
+                   archs=("resnet50", "densenet121", "wide_resnet50_2", "resnet18")),
+        tuning=Tuning(grids=_LR_GRIDS, epochs=10)),
+}
+
+
+def get_profile(name: str) -> Profile:
+    """The profile ``name``; a clear error naming the known ones otherwise."""
+    checks.one_of("profile", "profile", name, PROFILES)
+    return PROFILES[name]
+
+
+def profile_runs(profile: str) -> int:
+    """Number of seeds a profile asks for."""
+    return get_profile(profile).runs
+
+
+def make_config(profile: str = "default", **overrides) -> RunConfig:
+    """A :class:`RunConfig` from a profile's defaults; explicit ``overrides`` win.
+
+    ``None`` values in ``overrides`` mean "keep the profile's value" (so a
+    notebook can pass its parameters through unchanged). Every value is
+    checked (:func:`~aniso.runs.config.check_config`).
+    """
+    prof = get_profile(profile)
+    names = {f.name for f in dataclasses.fields(RunConfig)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise ValueError(f"unknown run setting(s) {unknown}: expected some of {sorted(names)}")
+    values = dict(prof.settings)
+    values.update(prof.per_dataset.get(overrides.get("dataset") or RunConfig.dataset, {}))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values["loss_params"] = with_loss_defaults(values.get("loss", RunConfig.loss), values.get("loss_params") or {})
+    config = RunConfig(**values)
+    check_config(config)
+    return config

@@ -1,0 +1,359 @@
+"""Training one run: set up, train epoch by epoch with checkpoints, evaluate, store.
+
+Randomness: the model's initialisation is seeded by ``seed`` (so seed i of
+every loss starts from the same backbone); each epoch's sample order and each
+image's augmentation are drawn from generators seeded by ``(seed, epoch[,
+index])``, so a resumed run is bit for bit the run that was not interrupted,
+and the same seed on the same machine, threads and lock gives the same
+numbers. Every record keeps a fingerprint of its initial weights and of its
+first epoch's sample order, so that comparisons can check that two methods
+really were paired.
+
+Failures: a run that raises removes its partial checkpoint; only an
+interruption (``KeyboardInterrupt``, or :class:`Interrupt` raised from
+``on_epoch_end``) keeps it for a resume. Temporary files that a killed
+process left beside a checkpoint are removed when the run starts again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..files import atomic_path
+from .config import BALANCING, RunConfig, check_config, config_id, resolve_device, resolve_precision
+from .data import RunData, load_run_data, prepare_data
+from .evaluation import evaluate, predict
+from .store import RunRecord, checkpoint_dir, find, provenance, warn_other_versions
+
+__all__ = ["run", "train_step", "Interrupt", "HEAD_UNITS"]
+
+# The regression head predicts in units of 1/HEAD_UNITS of the input side (8 px at 64 px):
+# displacements from the mean shape are then O(1). With the output in whole input widths,
+# Adam's first steps (lr 1e-3) threw predictions tens of pixels off the face and 300W runs
+# stayed at the mean shape for many epochs (measured: full NME 36.6% vs 20.8% after 6 epochs).
+HEAD_UNITS = 8
+
+
+class Interrupt(Exception):
+    """Raise from ``on_epoch_end`` to stop a run and keep its checkpoint (it resumes when asked again)."""
+
+
+def run(config: RunConfig, progress: bool = True, force: bool = False,
+        on_epoch_end: Callable[[int, dict], None] | None = None, extra_meta: dict | None = None,
+        keep: bool = True) -> RunRecord:
+    """Train and evaluate one run, or return its stored record.
+
+    ``on_epoch_end(epoch, history_row)`` is called after each epoch's
+    checkpoint is written (epoch counts from 1). ``force=True`` ignores a
+    stored record and any checkpoint. ``extra_meta`` is stored in the
+    record (e.g. how its learning rate was chosen). ``keep=False`` trains
+    without storing the record (tuning runs keep only their score).
+    """
+    rid = config_id(config)
+    if keep and not force and find(rid) is not None:
+        record = RunRecord.load(rid)
+        warn_other_versions(record)
+        return record
+    check_config(config)
+    device = resolve_device(config.device)
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"run {rid} is not in the store and needs CUDA ({config.device}), which is not available")
+    ckpt_dir = checkpoint_dir(rid)
+    try:
+        record = _train(config, rid, device, progress, force, on_epoch_end, extra_meta or {})
+    except (Interrupt, KeyboardInterrupt):
+        raise
+    except BaseException:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+        raise
+    if keep:
+        record.save()
+    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    return record
+
+
+@dataclass
+class _Setup:
+    """What one run trains with."""
+
+    model: object
+    loss_fn: object
+    optimizer: object
+    scheduler: object
+    sampler: object
+    train_ds: object
+    eval_ds: object
+    val_rows: np.ndarray
+    tracked_rows: np.ndarray
+    bins: np.ndarray
+    fingerprint: dict
+
+
+def _mean_shape(config: RunConfig, data: RunData, scheme, bins) -> np.ndarray:
+    """The head's offset: the mean of bin means (displacement) or the crop centre (direct prediction)."""
+    from ..data.pipeline import crop_matrix, transform_points
+    from ..sampling import mean_of_bin_means
+
+    S = config.input_size
+    if config.target == "absolute":
+        return np.full((scheme.n_points, 2), (S - 1) / 2.0)
+    shapes = np.stack([transform_points(r.landmarks, crop_matrix(r.gt_box, S, config.crop_scale)) for r in data.train])
+    return mean_of_bin_means(shapes, bins)
+
+
+def _scheduler(config: RunConfig, optimizer):
+    """Per-epoch learning-rate schedule: cosine to 0, step (x0.1 for the last quarter) or constant."""
+    from torch.optim import lr_scheduler
+
+    if config.schedule == "cosine":
+        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    if config.schedule == "step":
+        return lr_scheduler.MultiStepLR(optimizer, milestones=[max(1, round(0.75 * config.epochs))], gamma=0.1)
+    return lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
+
+
+def _optimizer(config: RunConfig, params):
+    import torch
+
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay, nesterov=True)
+
+
+def _fingerprint(model, sampler) -> dict:
+    """Hashes of the initial weights and of epoch 0's sample order (methods paired by seed share both)."""
+    h = hashlib.sha1()
+    for name, p in sorted(model.backbone.state_dict().items()):
+        h.update(name.encode())
+        h.update(p.detach().cpu().numpy().tobytes())
+    order = np.asarray(sampler.base.indices(0), dtype=np.int64)
+    return {"init": h.hexdigest()[:16], "order": hashlib.sha1(order.tobytes()).hexdigest()[:16]}
+
+
+def _setup(config: RunConfig, data: RunData, device: str, amp: bool, progress: bool) -> _Setup:
+    import torch
+
+    from .. import losses
+    from ..data.pipeline import AUGMENTATIONS, FaceDataset
+    from ..models import build_model
+    from ..sampling import FixedBudgetSampler, PoseBalancedSampler, pose_bins
+    from ..topology import get_scheme
+
+    spec_scheme = get_scheme(config.dataset)
+    S = config.input_size
+    shapes = np.stack([r.landmarks for r in data.train])
+    bins = pose_bins(shapes, spec_scheme, k=config.k_bins)
+    sampler = FixedBudgetSampler(PoseBalancedSampler(bins, mode=BALANCING[config.balancing], seed=config.seed),
+                                 length=len(data.train))
+    train_ds = FaceDataset(data.train, spec_scheme, input_size=S, train=True, augment=AUGMENTATIONS[config.augment],
+                           crop_scale=config.crop_scale, seed=config.seed)
+    eval_ds = FaceDataset(data.eval_records + data.val, spec_scheme, input_size=S, train=False,
+                          crop_scale=config.crop_scale, seed=config.seed)
+    # decode every image now: a file that does not decode fails here, naming it, before any model exists
+    train_ds.prefetch(progress=progress)
+    eval_ds.prefetch(progress=progress)
+    torch.manual_seed(config.seed)
+    model = build_model(config.arch, spec_scheme.n_points, mean_shape=_mean_shape(config, data, spec_scheme, bins),
+                        weights=config.weights, output_scale=S / HEAD_UNITS)
+    fingerprint = _fingerprint(model, sampler)
+    model = model.to(device)
+    if amp:
+        model = model.to(memory_format=torch.channels_last)
+    # a data-driven loss (learned covariances) is estimated from the training labels
+    needs_shapes = not losses.is_reference(config.loss) and losses.loss_spec(config.loss).needs_train_shapes
+    loss_fn = losses.make_loss(config.loss, scheme=spec_scheme, input_size=S, **config.loss_params,
+                               **({"train_shapes": shapes} if needs_shapes else {})).to(device)
+    optimizer = _optimizer(config, model.parameters())
+    n_eval = len(data.eval_records)
+    val_rows = np.arange(n_eval, n_eval + len(data.val))
+    return _Setup(model, loss_fn, optimizer, _scheduler(config, optimizer), sampler, train_ds, eval_ds, val_rows,
+                  _tracked_rows(config, data), bins, fingerprint)
+
+
+def _tracked_rows(config: RunConfig, data: RunData) -> np.ndarray:
+    """Rows of the most frontal and the most profile test face (Figures 2 and 3); none for a tuning run."""
+    from ..data import dataset_spec
+
+    if config.evaluate != "test":
+        return np.zeros(0, dtype=np.int64)
+    rows = data.subset_rows[dataset_spec(config.dataset).primary[0]]
+    recs = [data.eval_records[i] for i in rows]
+    if all("yaw" in r.attributes for r in recs):
+        yaws = np.array([abs(float(r.attributes["yaw"])) for r in recs])
+    else:  # without a pose: horizontal offset of the landmark centroid inside the landmark box
+        yaws = np.array([abs((r.landmarks[:, 0].mean() - (r.gt_box[0] + r.gt_box[2]) / 2)
+                             / max(r.gt_box[2] - r.gt_box[0], 1e-6)) for r in recs])
+    picked = sorted({int(np.argmin(yaws)), int(np.argmax(yaws))}, key=lambda i: yaws[i])
+    return rows[picked]
+
+
+def train_step(model, loss_fn, optimizer, batch: dict, device: str, amp: bool):
+    """One optimisation step on a loader batch; returns the loss (a detached scalar tensor).
+
+    bf16 autocast (``amp``) covers the model only: the loss is computed in
+    float32 on its float32 output. Inputs go channels-last with autocast
+    (what oneDNN and cuDNN are fastest with).
+    """
+    import torch
+
+    x = batch["image"].to(device, torch.float32, non_blocking=True)
+    y = batch["landmarks"].to(device, torch.float32, non_blocking=True)
+    if amp:
+        x = x.to(memory_format=torch.channels_last)
+    with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=amp):
+        pred = model(x)
+    loss = loss_fn(pred.float(), y)
+    optimizer.zero_grad(set_to_none=True)
+    if torch.isfinite(loss):
+        loss.backward()
+        optimizer.step()
+    return loss.detach()
+
+
+def _train_epoch(config: RunConfig, st: _Setup, epoch: int, device: str, amp: bool, progress: bool, rid: str) -> float:
+    """One epoch; returns the mean training loss. Raises ``FloatingPointError`` when the loss is not finite."""
+    from tqdm.auto import tqdm
+
+    from ..data.pipeline import make_loader
+
+    st.sampler.set_epoch(epoch)
+    st.train_ds.set_epoch(epoch)
+    loader = make_loader(st.train_ds, batch_size=config.batch_size, sampler=st.sampler,
+                         num_workers=config.num_workers, pin_memory=device.startswith("cuda"), seed=config.seed)
+    st.model.train()
+    total, count = 0.0, 0
+    for batch in tqdm(loader, desc=f"epoch {epoch + 1}", disable=not progress, leave=False):
+        loss = float(train_step(st.model, st.loss_fn, st.optimizer, batch, device, amp))
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"run {rid}: the {config.loss} loss became {loss} in epoch {epoch + 1} "
+                                     f"(lr {config.lr}, {config.optimizer}); a lower learning rate may train")
+        total += loss * len(batch["image"])
+        count += len(batch["image"])
+    st.scheduler.step()
+    return total / max(count, 1)
+
+
+def _clean_stale_temporaries(ckpt_dir) -> None:
+    """Remove temporary files a killed process left beside a checkpoint (atomic writes name them ``.last.*``)."""
+    if ckpt_dir.exists():
+        for p in ckpt_dir.glob(".last.*"):
+            p.unlink(missing_ok=True)
+
+
+def _resume(st: _Setup, ckpt, device: str) -> dict:
+    """Load the last checkpoint into ``st``; returns the state (``epoch`` 0 and empty history without one)."""
+    import torch
+
+    if not ckpt.exists():
+        return {"epoch": 0, "history": [], "tracked_pred": [], "seconds": 0.0}
+    state = torch.load(ckpt, map_location=device, weights_only=False)
+    st.model.load_state_dict(state["model"])
+    st.optimizer.load_state_dict(state["optimizer"])
+    st.scheduler.load_state_dict(state["scheduler"])
+    return state
+
+
+def _save_checkpoint(ckpt, st: _Setup, state: dict) -> None:
+    import torch
+
+    with atomic_path(ckpt) as tmp:
+        torch.save({**state, "model": st.model.state_dict(), "optimizer": st.optimizer.state_dict(),
+                    "scheduler": st.scheduler.state_dict()}, tmp)
+
+
+def _train(config: RunConfig, rid: str, device: str, progress: bool, force: bool, on_epoch_end,
+           extra_meta: dict) -> RunRecord:
+    import torch
+    from tqdm.auto import tqdm
+
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    if device.startswith("cuda"):
+        torch.backends.cudnn.benchmark = False
+    else:
+        torch.set_num_threads(config.threads)
+    precision = resolve_precision(config.precision, device)
+    amp = precision == "bf16"
+    data = load_run_data(config, prepare_data(config, progress=progress))
+    st = _setup(config, data, device, amp, progress)
+    ckpt_dir = checkpoint_dir(rid)
+    if force:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    _clean_stale_temporaries(ckpt_dir)
+    ckpt = ckpt_dir / "last.pt"
+    state = _resume(st, ckpt, device)
+    started = time.time()
+    if state["epoch"] == 0 and len(st.tracked_rows):
+        state["tracked_pred"] = [predict(st.model, st.eval_ds, st.tracked_rows, device, amp)]
+    bar = tqdm(range(state["epoch"], config.epochs), desc=f"{rid} epochs", initial=state["epoch"],
+               total=config.epochs, disable=not progress, leave=False)
+    for epoch in bar:
+        t0 = time.time()
+        lr = st.optimizer.param_groups[0]["lr"]
+        train_loss = _train_epoch(config, st, epoch, device, amp, progress, rid)
+        row = {"epoch": epoch + 1, "train_loss": train_loss, "lr": lr, "seconds": time.time() - t0}
+        row.update(_epoch_eval(config, st, data, device, amp, state))
+        state["history"].append(row)
+        state["epoch"] = epoch + 1
+        state["seconds"] = state.get("seconds", 0.0) + time.time() - t0
+        bar.set_postfix(loss=f"{train_loss:.3g}", val=f"{100 * row['val_nme']:.2f}%")
+        _save_checkpoint(ckpt, st, state)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, row)
+    bar.close()
+    return _finish(config, rid, st, data, device, amp, precision, state, started, extra_meta)
+
+
+def _epoch_eval(config: RunConfig, st: _Setup, data: RunData, device: str, amp: bool, state: dict) -> dict:
+    """Validation NME (primary normalisation) after an epoch; the tracked test faces' predictions."""
+    from ..data import dataset_spec
+    from ..metrics import nme
+
+    norm = dataset_spec(config.dataset).primary[1]
+    pred = predict(st.model, st.eval_ds, st.val_rows, device, amp)
+    gt = np.stack([r.landmarks for r in data.val])
+    boxes = np.stack([r.box for r in data.val])
+    val = float(nme(pred, gt, config.dataset, norm, boxes=boxes).mean())
+    if len(st.tracked_rows):
+        state["tracked_pred"].append(predict(st.model, st.eval_ds, st.tracked_rows, device, amp))
+    return {"val_nme": val}
+
+
+def _finish(config: RunConfig, rid: str, st: _Setup, data: RunData, device: str, amp: bool, precision: str,
+            state: dict, started: float, extra_meta: dict) -> RunRecord:
+    """Final evaluation of every evaluated subset, and the record."""
+    n_eval = len(data.eval_records)
+    pred = predict(st.model, st.eval_ds, np.arange(n_eval), device, amp)
+    metrics, arrays = evaluate(pred, data, config.dataset)
+    tracked = state["tracked_pred"]
+    n_points = pred.shape[1]
+    arrays["tracked/keys"] = np.asarray([data.eval_records[i].key for i in st.tracked_rows], dtype=str)
+    arrays["tracked/epochs"] = np.arange(len(tracked))
+    arrays["tracked/pred"] = (np.stack(tracked).astype(np.float32) if tracked
+                              else np.zeros((0, 0, n_points, 2), np.float32))
+    seconds = state.get("seconds", 0.0)
+    n_seen = len(st.train_ds) * config.epochs
+    meta = {
+        "id": rid, "config": config.to_dict(), "seed": config.seed,
+        "data": {"root": str(config.root) if config.root else None, "synthetic": config.root is None,
+                 "n_train": len(data.train), "n_val": len(data.val),
+                 "bins": np.bincount(st.bins, minlength=config.k_bins).tolist()},
+        "fingerprint": st.fingerprint, "provenance": provenance(device, precision),
+        "history": state["history"], "metrics": metrics, "train_seconds": seconds,
+        "images_per_second": n_seen / seconds if seconds > 0 else None,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **extra_meta,
+    }
+    return RunRecord(meta, arrays)

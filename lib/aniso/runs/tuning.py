@@ -1,0 +1,135 @@
+"""Learning-rate tuning: every loss gets the same budget on the validation split.
+
+A loss's scale is not erased by every optimiser: at a shared learning rate
+under SGD, the anisotropic loss (contour gradients 9-36 times smaller than
+L2's at a = 6, b = 3) simply takes smaller steps. So before the final runs,
+each (loss, optimiser) pair trains the same short budget at every rate of the
+profile's grid (:class:`~aniso.runs.profiles.Tuning`, log-spaced), scored by
+the validation NME (primary normalisation) of the training set's held-out
+faces; test subsets are never touched. The lowest score wins; a rate whose
+loss diverges scores infinity.
+
+Tuning runs on the profile's tuning data set (300W) with the profile's
+defaults, the loss (and its parameters) and the optimiser of the run being
+tuned, and the same device, precision and threads. Its result serves every
+variant of that loss and optimiser (other data sets, balancing, targets,
+backbones, label-noise levels): the budget stays the same for every loss,
+which is what makes the comparison fair, and the report says so.
+
+Results are small JSON files in ``<store>/tuning/`` keyed by a hash of the
+grid's run ids: asking again reuses them, like runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+
+from ..files import atomic_write
+from .config import RunConfig, config_id
+from .profiles import Tuning, get_profile, make_config
+from .store import read_dirs, runs_dir
+
+__all__ = ["TuningResult", "tuning_configs", "tune_lr", "tuned_config", "TUNING_DATASET"]
+
+#: The data set every tuning runs on.
+TUNING_DATASET = "300w"
+
+
+@dataclass
+class TuningResult:
+    """Scores (validation NME, fraction; ``inf`` = diverged) per learning rate, and the chosen rate."""
+
+    key: str
+    loss: str
+    loss_params: dict
+    optimizer: str
+    dataset: str
+    epochs: int
+    seed: int
+    grid: list
+    scores: list
+    chosen: float
+    seconds: float
+
+    def summary(self) -> str:
+        cells = ", ".join(f"{lr:g}: {'diverged' if math.isinf(s) else f'{100 * s:.2f}%'}"
+                          for lr, s in zip(self.grid, self.scores))
+        return (f"{self.optimizer} lr {self.chosen:g} chosen from {{{cells}}} (validation NME after "
+                f"{self.epochs} epoch(s) on {self.dataset}, seed {self.seed})")
+
+
+def tuning_configs(config: RunConfig, profile: str) -> list[RunConfig]:
+    """The grid's runs for ``config``'s loss and optimiser (validation only)."""
+    tuning = _tuning(profile)
+    grid = tuning.grids[config.optimizer]
+    base = make_config(profile, dataset=TUNING_DATASET, loss=config.loss, loss_params=config.loss_params,
+                       optimizer=config.optimizer, device=config.device, precision=config.precision,
+                       threads=config.threads, evaluate="val", epochs=tuning.epochs, seed=tuning.seed)
+    return [base.replace(lr=float(lr)) for lr in grid]
+
+
+def _tuning(profile: str) -> Tuning:
+    tuning = get_profile(profile).tuning
+    if tuning is None:
+        raise ValueError(f"profile {profile!r} has no learning-rate tuning")
+    return tuning
+
+
+def _key(configs: list[RunConfig]) -> str:
+    blob = json.dumps([config_id(c) for c in configs])
+    return f"{configs[0].loss}-{configs[0].optimizer}-{hashlib.sha1(blob.encode()).hexdigest()[:12]}"
+
+
+def _load(key: str) -> TuningResult | None:
+    for d in read_dirs():
+        p = d / "tuning" / f"{key}.json"
+        if p.exists():
+            return TuningResult(**json.loads(p.read_text()))
+    return None
+
+
+def _score(config: RunConfig, progress: bool) -> float:
+    """Validation NME of one grid point (``inf`` when its loss diverges)."""
+    from ..data import dataset_spec
+    from .data import VAL_SUBSET
+    from .training import run
+
+    norm = dataset_spec(config.dataset).primary[1]
+    try:
+        record = run(config, progress=progress, keep=False)
+    except FloatingPointError:
+        return math.inf
+    value = record.metrics[VAL_SUBSET][norm]["nme"]
+    return value if math.isfinite(value) else math.inf
+
+
+def tune_lr(config: RunConfig, profile: str, progress: bool = True) -> TuningResult:
+    """The tuned learning rate for ``config``'s loss and optimiser (trained once, then read from the store)."""
+    configs = tuning_configs(config, profile)
+    key = _key(configs)
+    found = _load(key)
+    if found is not None:
+        return found
+    t0 = time.time()
+    scores = [_score(c, progress) for c in configs]
+    if all(math.isinf(s) for s in scores):
+        raise FloatingPointError(f"learning-rate tuning for {config.loss} with {config.optimizer}: every rate of the "
+                                 f"grid {[c.lr for c in configs]} diverged; widen the profile's grid")
+    best = min(range(len(scores)), key=lambda i: (scores[i], configs[i].lr))
+    result = TuningResult(key, config.loss, dict(config.loss_params), config.optimizer, TUNING_DATASET,
+                          configs[0].epochs, configs[0].seed, [c.lr for c in configs], scores, configs[best].lr,
+                          time.time() - t0)
+    atomic_write(runs_dir() / "tuning" / f"{key}.json", json.dumps(asdict(result), indent=1))
+    return result
+
+
+def tuned_config(config: RunConfig, profile: str, progress: bool = True) -> tuple[RunConfig, dict]:
+    """``config`` with its tuned learning rate, and the metadata its record keeps about the choice."""
+    result = tune_lr(config, profile, progress)
+    meta = {"lr_tuning": {"key": result.key, "chosen": result.chosen, "grid": result.grid, "scores": result.scores,
+                          "epochs": result.epochs, "dataset": result.dataset}}
+    return config.replace(lr=result.chosen), meta
