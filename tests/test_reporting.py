@@ -1,4 +1,4 @@
-"""Verdicts, tables beside the paper, atomic writes, the report, the paper's data."""
+"""Tables beside the paper, table writers, atomic writes, sections and the report, the paper's data."""
 
 from __future__ import annotations
 
@@ -9,95 +9,14 @@ import pandas as pd
 import pytest
 
 from aniso import files, paper, reporting, tables
+from aniso.verdicts import Verdict
 
 
 class FakeRun:
-    """The slice of RunRecord that reporting uses."""
+    """The slice of RunRecord that the tables use."""
 
-    def __init__(self, nmes, subset="full", norm="inter_pupil", rid="r"):
-        self._n = np.asarray(nmes, float)
-        self.id = rid
-        self.subset, self.norm = subset, norm
-        self.metrics = {subset: {norm: {"nme": float(self._n.mean()), "fr@0.1": float((self._n > 0.1).mean())}}}
-
-    def keys(self, subset):
-        return np.array([f"img{i}#0" for i in range(len(self._n))])
-
-    def nmes(self, subset, norm):
-        return self._n
-
-
-def runs(base, shift, n_runs, noise, seed):
-    rng = np.random.default_rng(seed)
-    return [FakeRun(base + shift + rng.normal(0, noise, base.shape), rid=f"r{i}") for i in range(n_runs)]
-
-
-BASE = np.random.default_rng(0).uniform(0.03, 0.06, 200)
-
-
-class TestCompare:
-    def test_clear_gain_is_reproduced(self):
-        v = reporting.compare(runs(BASE, 0.0, 3, 0.001, 1), runs(BASE, 0.005, 3, 0.001, 2), "full", "inter_pupil", "A beats B")
-        assert v.status == "reproduced"
-        assert v.stats["diff"] == pytest.approx(0.5, abs=0.05)  # percent points
-        assert v.stats["ci_low"] > 0 and v.stats["runs_separate"]
-        assert "A beats B" in v.markdown() and "reproduced" in v.markdown()
-
-    def test_worse_is_not_reproduced(self):
-        v = reporting.compare(runs(BASE, 0.005, 3, 0.001, 1), runs(BASE, 0.0, 3, 0.001, 2), "full", "inter_pupil", "A beats B")
-        assert v.status == "not reproduced"
-        assert v.stats["diff"] < 0
-
-    def test_gain_within_noise_is_inconclusive(self):
-        v = reporting.compare(runs(BASE, 0.0, 3, 0.02, 1), runs(BASE, 0.0005, 3, 0.02, 2), "full", "inter_pupil", "A beats B")
-        assert v.status in ("inconclusive", "not reproduced")
-        assert v.stats["ci_low"] <= 0 or not v.stats["runs_separate"]
-
-    def test_other_images_raise(self):
-        a = runs(BASE, 0, 1, 0, 1)
-        b = [FakeRun(BASE[:-1])]
-        with pytest.raises(ValueError, match="other images"):
-            reporting.compare(a, b, "full", "inter_pupil", "x")
-
-    def test_same_seed_same_interval(self):
-        a, b = runs(BASE, 0, 2, 0.01, 1), runs(BASE, 0.001, 2, 0.01, 2)
-        v1 = reporting.compare(a, b, "full", "inter_pupil", "x")
-        v2 = reporting.compare(a, b, "full", "inter_pupil", "x")
-        assert (v1.stats["ci_low"], v1.stats["ci_high"]) == (v2.stats["ci_low"], v2.stats["ci_high"])
-
-
-class TestEquivalenceAndRuns:
-    def test_equal_methods_are_equivalent(self):
-        v = reporting.compare_equivalent(runs(BASE, 0, 3, 0.0005, 1), runs(BASE, 0, 3, 0.0005, 2), "full", "inter_pupil", "same")
-        assert v.status == "reproduced"
-
-    def test_large_difference_is_not_equivalent(self):
-        v = reporting.compare_equivalent(runs(BASE, 0.01, 3, 0.0005, 1), runs(BASE, 0, 3, 0.0005, 2), "full", "inter_pupil", "same")
-        assert v.status == "not reproduced"
-
-    def test_compare_runs(self):
-        assert reporting.compare_runs([2, 3], [5, 6], "faster", "epochs").status == "reproduced"
-        assert reporting.compare_runs([2, 6], [3, 7], "faster", "epochs").status == "inconclusive"
-        assert reporting.compare_runs([5, 6], [2, 3], "faster", "epochs").status == "not reproduced"
-        v = reporting.compare_runs([2, 3], [np.inf, np.inf], "faster", "epochs")
-        assert v.status == "reproduced" and "never" in v.numbers
-        # ties and targets never reached decide nothing
-        assert reporting.compare_runs([0, 0], [0, 0], "fewer failures", "FR").status == "inconclusive"
-        assert reporting.compare_runs([np.inf], [np.inf], "faster", "epochs").status == "inconclusive"
-        assert reporting.compare_runs([3, np.inf], [np.inf, np.inf], "faster", "epochs").status == "inconclusive"
-
-    def test_spread_needs_three_runs(self):
-        a, b = runs(BASE, 0, 2, 0.01, 1), runs(BASE, 0, 2, 0.0, 2)
-        assert reporting.spread_verdict(a, b, "full", "inter_pupil", "wider").status == "inconclusive"
-        wide = [FakeRun(BASE + d) for d in (-0.02, 0.0, 0.02, -0.015, 0.018)]
-        narrow = [FakeRun(BASE + d) for d in (-0.0001, 0.0, 0.0001, 0.00005, -0.00005)]
-        v = reporting.spread_verdict(wide, narrow, "full", "inter_pupil", "wider")
-        assert v.status == "reproduced" and v.stats["p_levene"] < 0.05
-        assert reporting.spread_verdict(narrow, wide, "full", "inter_pupil", "wider").status == "not reproduced"
-
-    def test_bad_status_raises(self):
-        with pytest.raises(ValueError, match="status"):
-            reporting.Verdict("c", "maybe", "n")
+    def __init__(self, nme, subset="full", norm="inter_pupil", truth=None):
+        self.metrics = {subset: {norm: {"nme": nme, **({"nme_truth": truth} if truth is not None else {})}}}
 
 
 class TestTables:
@@ -107,50 +26,86 @@ class TestTables:
         assert reporting.fmt_pm(None) == "-"
 
     def test_beside_paper_puts_ours_under_each_block(self):
-        ours = tables.tidy_runs([FakeRun(BASE), FakeRun(BASE + 0.01)], "Anisotropic*", "inter_pupil",
+        ours = tables.tidy_runs([FakeRun(0.04), FakeRun(0.05)], "Anisotropic*", "inter_pupil",
                                 {"full": ("full", "inter_pupil", "nme")})
-        assert ours[0]["mean"] == pytest.approx(100 * (BASE.mean() + 0.005))
+        assert ours[0]["mean"] == pytest.approx(4.5)
         t = tables.beside_paper(1, ours, source="ours", columns=["common", "challenging", "full"])
         idx = list(t.index)
         ours_rows = [i for i in idx if i[1] == "ours"]
         assert ours_rows == [("inter_pupil", "ours", "Anisotropic*")]
-        # ours comes after the paper's inter_pupil rows and before the inter_ocular block
         pos = idx.index(ours_rows[0])
         assert idx[pos - 1][:2] == ("inter_pupil", "paper") and idx[pos + 1][0] == "inter_ocular"
         assert t.loc[("inter_pupil", "paper", "Anisotropic*"), "full"] == "3.94 ± 0.34"
         assert t.loc[ours_rows[0], "common"] == "-"
 
+    def test_truth_rows_beside_label_rows(self):
+        rows = tables.tidy_runs([FakeRun(0.04, truth=0.03), FakeRun(0.05, truth=0.035)], "L2", "b",
+                                {"full": ("full", "inter_pupil", "nme")})
+        assert [r["method"] for r in rows] == ["L2", "L2" + tables.TRUTH_SUFFIX]
+        assert rows[1]["mean"] == pytest.approx(3.25)
+        assert len(tables.tidy_runs([FakeRun(0.04)], "L2", "b", {"full": ("full", "inter_pupil", "nme")})) == 1
+
     def test_write_table_writes_three_formats(self, tmp_path):
-        df = pd.DataFrame({"x": [1.0, 2.5]}, index=pd.Index(["a_b", "c%"], name="row"))
-        paths = reporting.write_table(df, tmp_path, "t", caption="Cap ± 1")
+        df = pd.DataFrame({"x": [1.0, 2.5], "y": ["3 ± 1", "b"]}, index=pd.Index(["a_b", "c%"], name="row"))
+        paths = reporting.write_table(df, tmp_path, "t", caption="Cap 5%")
         assert set(paths) == {"md", "csv", "tex"}
-        assert "| row | x |" in paths["md"].read_text()
+        md = paths["md"].read_text()
+        assert "| row" in md and "a_b" in md and "2.5" in md
         tex = paths["tex"].read_text()
-        assert r"a\_b" in tex and r"c\%" in tex and r"$\pm$" in tex
+        assert r"a\_b" in tex and r"c\%" in tex and r"$\pm$" in tex and r"\toprule" in tex and r"Cap 5\%" in tex
         assert pd.read_csv(paths["csv"], index_col=0).loc["c%", "x"] == 2.5
-        assert not list(tmp_path.glob(".*tmp"))
+        assert not list(tmp_path.glob(".*"))
+
+    def test_multiindex_gets_one_column_per_level(self, tmp_path):
+        t = tables.beside_paper(4, [dict(block="inter_pupil", method="m", column="full", mean=1.0, std=None)],
+                                source="ours", columns=["full"])
+        header = reporting.markdown_table(t).splitlines()[0]
+        assert [h.strip() for h in header.strip("|").split("|")] == ["block", "source", "method", "full"]
 
     def test_atomic_write_leaves_old_file_on_failure(self, tmp_path, monkeypatch):
         p = tmp_path / "f.txt"
-        reporting.atomic_write_text(p, "old")
+        files.atomic_write(p, "old")
         monkeypatch.setattr(files.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
         with pytest.raises(OSError):
-            reporting.atomic_write_text(p, "new")
+            files.atomic_write(p, "new")
         assert p.read_text() == "old"
         assert [q.name for q in tmp_path.iterdir()] == ["f.txt"]
 
+    def test_grid_and_epochs_tables(self):
+        g = tables.grid_table([[3.0, 2.0], [1.5, 4.0]], [3.0, 6.0], [1.5, 3.0], "a", "b")
+        assert list(g.columns) == ["b=1.5", "b=3"] and tables.argmin2d(g) == (1, 0)
+        e = tables.epochs_table({"A": np.array([2.0, np.inf]), "B": np.array([3.0, 4.0])}, first_seed=5)
+        assert list(e.columns) == ["seed 5", "seed 6", "mean"] and np.isinf(e.loc["A", "mean"])
+
 
 class TestReport:
-    def test_report_collects_sections_and_counts_verdicts(self, tmp_path):
-        v1 = reporting.Verdict("A beats B", "reproduced", "1 vs 2")
-        v2 = reporting.Verdict("C beats D", "inconclusive", "3 vs 3")
-        reporting.write_section(tmp_path, "table4", "Table 4", "body four", [v2], meta={"profile": "quick", "data": "synthetic"})
-        reporting.write_section(tmp_path, "table1", "Table 1", "body one", [v1], meta={"profile": "quick", "data": "synthetic"})
-        (tmp_path / "timings.json").write_text(json.dumps({"profile": "quick", "seconds": {"table1": 60}, "total_seconds": 60}))
+    def test_report_collects_sections_headline_and_counts(self, tmp_path):
+        v1 = Verdict("A beats B", "reproduced", "1 vs 2", id="C1.1", headline=True,
+                     stats=dict(effect=0.5, ci_low=0.1, ci_high=0.9, mde=0.3))
+        v2 = Verdict("C beats D", "inconclusive", "3 vs 3", id="C3.1", headline=True, stats=dict(effect=0.0))
+        v3 = Verdict("E beats F", "contradicted", "5 vs 4", id="C1.2")
+        meta = {"profile": "default", "data": "synthetic", "method_lines": ["- paired t"],
+                "report_lines": ["Regime: something."]}
+        reporting.write_section(tmp_path, "table4", "Table 4", "body four", [v2], meta=meta)
+        reporting.write_section(tmp_path, "table1", "Table 1", "body one", [v1, v3], meta=meta)
         text = reporting.build_report(tmp_path).read_text()
         assert text.index("body one") < text.index("body four")
-        assert "1 reproduced, 0 not reproduced, 1 inconclusive" in text
-        assert "| [table1](#table1) | A beats B | **reproduced** | 1 vs 2 |" in text
+        assert "1 reproduced, 1 contradicted, 1 inconclusive" in text
+        assert "| C1.1 | A beats B | **reproduced** | +0.50 | [+0.10, +0.90] | 0.30 | [table1](#table1) |" in text
+        assert "| C2 |" in text and "not run" in text  # a group without a section says so
+        assert "Regime: something." in text and "- paired t" in text
+
+    def test_timings_line_only_from_a_run_that_trained(self, tmp_path):
+        reporting.write_section(tmp_path, "table1", "Table 1", "body", [], meta={"profile": "default"})
+        assert "Wall time" not in reporting.build_report(tmp_path).read_text()
+        (tmp_path / "timings.json").write_text(json.dumps({"seconds": {"table1": 120.0}, "total_seconds": 120.0,
+                                                           "finished": "2026-11-27"}))
+        assert "Wall time of the `make reproduce` that trained these runs: 2.0 min" in \
+               reporting.build_report(tmp_path).read_text()
+
+    def test_bad_status_raises(self):
+        with pytest.raises(ValueError, match="status"):
+            Verdict("c", "not reproduced", "n")
 
 
 class TestPaper:
@@ -178,34 +133,3 @@ def test_atomic_files_get_the_usual_permissions(tmp_path):
     os.umask(umask)
     p = files.atomic_write(tmp_path / "a.txt", "x")
     assert (p.stat().st_mode & 0o777) == (0o666 & ~umask)
-
-
-class TestSweepVerdict:
-    def grid(self, shift_b3):
-        return {(3.0, 1.5): runs(BASE, 0.0, 1, 0.0002, 1), (3.0, 3.0): runs(BASE, shift_b3, 1, 0.0002, 2)}
-
-    def test_best_at_b3_is_reproduced(self):
-        from aniso.figures import sweep_verdict
-
-        assert sweep_verdict(self.grid(-0.003), [3.0], [1.5, 3.0]).status == "reproduced"
-
-    def test_as_good_as_best_is_inconclusive_and_clearly_worse_is_not_reproduced(self):
-        from aniso.figures import sweep_verdict
-
-        assert sweep_verdict(self.grid(0.0001), [3.0], [1.5, 3.0]).status == "inconclusive"
-        assert sweep_verdict(self.grid(0.01), [3.0], [1.5, 3.0]).status == "not reproduced"
-
-    def test_grid_without_b3(self):
-        from aniso.figures import sweep_verdict
-
-        g = {(3.0, 1.5): runs(BASE, 0.0, 1, 0.0, 1)}
-        assert sweep_verdict(g, [3.0], [1.5]).status == "inconclusive"
-
-
-def test_report_states_training_time_of_stored_runs(tmp_path):
-    (tmp_path / "runs").mkdir()
-    for i, sec in enumerate((60.0, 120.0)):
-        (tmp_path / "runs" / f"r{i}.json").write_text(json.dumps({"train_seconds": sec}))
-    reporting.write_section(tmp_path, "table1", "Table 1", "body", [], meta={"profile": "quick", "data": "synthetic"})
-    text = reporting.build_report(tmp_path).read_text()
-    assert "Training time of the 2 stored runs behind this report: 3.0 min" in text

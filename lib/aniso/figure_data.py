@@ -17,7 +17,8 @@ from .runs.data import data_root, prepare_data
 from .runs.store import RunRecord
 from .topology import get_scheme
 
-__all__ = ["subset_records", "error_geometry", "tracked_faces", "epochs_to_reach", "val_curves", "label_noise_floor"]
+__all__ = ["subset_records", "error_geometry", "tracked_faces", "epochs_to_reach", "val_curves", "label_noise_floor",
+           "label_noise_geometry"]
 
 
 def subset_records(record: RunRecord, subset: str) -> list:
@@ -53,7 +54,9 @@ def error_geometry(records: list[RunRecord], a: float, b: float, n_boot: int = 3
     res = analysis.normalised_residuals(pred, np.concatenate([gt] * reps), scheme)
     mean = analysis.mean_shape_normalised(gt, scheme)
     by_run = lambda x: x.reshape(reps, len(faces), *x.shape[1:])  # noqa: E731  (runs are stacked run-major)
+    train = open_dataset(config.dataset, data_root(config), config.train_subset)
     out = {"scheme": scheme, "mean": mean, "assumed": analysis.assumed_covariances(mean, scheme, a, b),
+           "learned": _learned(np.stack([t.landmarks for t in train]), scheme),
            "observed": analysis.point_covariances(res),
            "ratio_observed": analysis.ratio_interval(by_run(res), mean, scheme, n_boot, seed),
            "observed_truth": None, "label_noise": None, "n_faces": len(faces), "runs": reps}
@@ -62,12 +65,36 @@ def error_geometry(records: list[RunRecord], a: float, b: float, n_boot: int = 3
         res_t = analysis.normalised_residuals(pred, np.concatenate([clean] * reps), scheme)
         out["observed_truth"] = analysis.point_covariances(res_t)
         out["ratio_truth"] = analysis.ratio_interval(by_run(res_t), mean, scheme, n_boot, seed)
-        train = open_dataset(config.dataset, data_root(config), config.train_subset)
         noise = analysis.normalised_residuals(np.stack([t.landmarks for t in train]),
                                               np.stack([t.clean_landmarks for t in train]), scheme)
         out["label_noise"] = analysis.point_covariances(noise)
         out["ratio_labels"] = analysis.ratio_interval(noise, mean, scheme, n_boot, seed)
     return out
+
+
+def _learned(train_shapes: np.ndarray, scheme) -> np.ndarray:
+    """The covariances the ``learned_anisotropic`` loss estimates from the training labels, eyes levelled
+    (their size is in the Procrustes frame's units: figures rescale them, only their shape is compared)."""
+    from .losses import learned_covariances
+
+    lc = learned_covariances(train_shapes, scheme)
+    i, j = scheme.ocular
+    v = lc.mean_shape[j] - lc.mean_shape[i]
+    c, s = v / np.linalg.norm(v)
+    rot = np.array([[c, s], [-s, c]])  # turns the eye line onto +x, as analysis.normalised_residuals does
+    return rot @ lc.covariance @ rot.T
+
+
+def label_noise_geometry(dataset: str, root) -> tuple[np.ndarray, np.ndarray, object]:
+    """The synthetic labels' noise on the training set: mean shape and per-point covariances of labels minus
+    truth, in the normalised frame (inter-ocular distance 1, eyes level), and the scheme."""
+    scheme = get_scheme(dataset)
+    train = open_dataset(dataset, root, dataset_spec(dataset).train_subset)
+    if any(t.clean_landmarks is None for t in train):
+        raise ValueError(f"{root}: no noise-free truth beside the labels (only the synthetic benchmark has one)")
+    labels, clean = np.stack([t.landmarks for t in train]), np.stack([t.clean_landmarks for t in train])
+    res = analysis.normalised_residuals(labels, clean, scheme)
+    return analysis.mean_shape_normalised(clean, scheme), analysis.point_covariances(res), scheme
 
 
 def _yaw_label(yaw) -> str:

@@ -30,9 +30,9 @@ __all__ = ["NOTEBOOKS", "PAPER_LOSSES", "FAMILY", "LOSS_LABELS", "ABLATION", "Ce
            "notebook_cells", "plan", "records", "seeds", "grid", "source_label", "roots", "describe", "synthetic_set",
            "dataset_spec", "get_scheme"]
 
-#: Every notebook, in the order the suite runs them and the report lists them (the README's table follows it).
-#: table1 first: it trains the runs later notebooks reuse.
-NOTEBOOKS = ("table1", "table6", "table4", "table5", "table2", "table3", "figure1", "figure2", "supp_ab_sweep",
+#: Every notebook, in the paper's order: the order the suite runs them, the report lists them and the README's
+#: table shows them. Cells shared between notebooks train in whichever runs first, then come from the store.
+NOTEBOOKS = ("table1", "table2", "table3", "table4", "table5", "table6", "figure1", "figure2", "supp_ab_sweep",
              "supp_architectures", "mechanism", "synthetic_benchmark")
 
 PAPER_LOSSES = ("l2", "l1", "smooth_l1", "wing", "adaptive_wing", "anisotropic")
@@ -176,7 +176,7 @@ def plan(notebook: str, profile: str = "default", runs: int | None = None, seed:
                                epochs=epochs, device=device, **cell.settings) for s in seeds(profile, runs, seed)]
         out[key] = [cell, configs, [None] * len(configs)]
     for ds in {c.dataset for c in cells.values()}:
-        check_root(next(cfgs[0] for cell, cfgs, _ in out.values() if cell.dataset == ds))
+        check_root(next(cfgs[0] for cell, cfgs, _ in out.values() if cell.dataset == ds), progress=progress)
     if tune and get_profile(profile).tuning is not None:
         for key, (cell, configs, _) in out.items():
             if "lr" not in cell.settings:

@@ -1,0 +1,208 @@
+"""Judging claims from run records: arrays for :mod:`aniso.stats`, a :class:`~aniso.verdicts.Verdict` back.
+
+:func:`judge_section` is the one call a notebook ends with: it judges the
+notebook's claims (:func:`aniso.claims.claims_for`) on its runs and writes
+its part of the report.
+
+Pairing: two cells are compared seed for seed when they ran the same seeds
+in the same order on the same test images; the verdict says whether they
+also shared initial weights and the first epoch's sample order (recorded in
+every run's fingerprint). Otherwise the unpaired rule applies.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import stats
+from .claims import Claim, claims_for
+from .data import dataset_spec
+from .reporting import write_section
+from .verdicts import Verdict
+
+__all__ = ["judge", "judge_section", "nme_matrix", "METHOD_LINES"]
+
+#: How claims are judged, for the report (the rules themselves are in aniso.stats).
+METHOD_LINES = [
+    "- Unit of replication: the training run (seed). Seed i of every method shares the initial weights and the "
+    "sample order of the first epoch (checked from each run's fingerprint), so methods are compared seed for seed: "
+    "per seed, the mean over test images of the paired per-image difference; across seeds, a paired t test "
+    "(R - 1 degrees of freedom). Cells with other seeds fall back to Welch's t on per-run means.",
+    f"- Every directional verdict reads one two-sided {1 - stats.ALPHA:.0%} interval: above zero = reproduced, below "
+    f"= contradicted, else inconclusive (each direction decides at one-sided p < {stats.ALPHA / 2:g}). The detectable "
+    f"effect is the true effect this test would find with {stats.POWER:.0%} power at the observed seed-to-seed spread.",
+    "- 'Almost no difference' claims use two one-sided tests against a margin stated in the claim (a share of the "
+    "reference NME). One number per run (epochs to a target) uses an exact sign test paired by seed, which needs six "
+    "differing seeds to decide anything; spread claims use Brown-Forsythe with at least three runs a side.",
+]
+
+
+def _subset_norm(claim: Claim, records) -> tuple[str, str]:
+    spec = dataset_spec(records[0].config.dataset)
+    return claim.subset or spec.primary[0], claim.norm or spec.primary[1]
+
+
+def nme_matrix(records, subset: str, norm: str, against: str = "labels") -> np.ndarray:
+    """``(runs, images)`` per-image NME in percent; every run must be evaluated on the same images."""
+    keys = records[0].keys(subset)
+    for r in records[1:]:
+        if not np.array_equal(r.keys(subset), keys):
+            raise ValueError(f"run {r.id} was evaluated on other images of {subset!r} than run {records[0].id}")
+    return 100 * np.stack([r.nmes(subset, norm, against) for r in records])
+
+
+def _pairing(a, b) -> tuple[bool, str]:
+    """Whether ``a`` and ``b`` are paired by seed, and a note on what they share."""
+    if [r.config.seed for r in a] != [r.config.seed for r in b]:
+        return False, "different seeds: unpaired"
+    fa, fb = [r.meta.get("fingerprint", {}) for r in a], [r.meta.get("fingerprint", {}) for r in b]
+    init = all(x.get("init") == y.get("init") for x, y in zip(fa, fb))
+    order = all(x.get("order") == y.get("order") for x, y in zip(fa, fb))
+    shared = [w for w, ok in (("initial weights", init), ("sample order", order)) if ok]
+    return True, f"paired by seed (shared: {', '.join(shared) or 'seed only'})"
+
+
+def _verdict(claim: Claim, result: stats.Result, note: str, mean_a=None, mean_b=None, unit="%") -> Verdict:
+    means = f"{mean_a:.2f}{unit} vs {mean_b:.2f}{unit}; " if mean_a is not None else ""
+    st = dict(effect=result.effect, ci_low=_f(result.ci_low), ci_high=_f(result.ci_high), p=_f(result.p),
+              mde=_f(result.mde), runs_a=result.n_a, runs_b=result.n_b, paired=result.paired, test=result.test,
+              mean_a=mean_a, mean_b=mean_b, against=claim.against)
+    return Verdict(claim.text, result.status, f"{means}{result.evidence}; {note}", claim.id, claim.headline, st)
+
+
+def _f(x):
+    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else float(x)
+
+
+def _has_truth(records, subset, norm) -> bool:
+    return f"nme_truth/{subset}/{norm}" in records[0].arrays
+
+
+def _matrices(claim: Claim, ra, rb):
+    subset, norm = _subset_norm(claim, ra)
+    return nme_matrix(ra, subset, norm, claim.against), nme_matrix(rb, subset, norm, claim.against)
+
+
+def _judge_better(claim: Claim, ra, rb) -> Verdict:
+    a, b = _matrices(claim, ra, rb)
+    if claim.kind == "failures":
+        a, b = 100.0 * (a > 100 * claim.threshold), 100.0 * (b > 100 * claim.threshold)
+    paired, note = _pairing(ra, rb)
+    res = stats.compare(a, b, paired=paired)
+    return _verdict(claim, res, note, float(a.mean()), float(b.mean()))
+
+
+def _judge_equivalent(claim: Claim, ra, rb) -> Verdict:
+    a, b = _matrices(claim, ra, rb)
+    paired, note = _pairing(ra, rb)
+    margin = stats.relative_margin(float(b.mean()), claim.margin)
+    res = stats.compare_equivalent(a, b, margin, paired=paired)
+    return _verdict(claim, res, f"margin {100 * claim.margin:g}% of the reference NME; {note}", float(a.mean()),
+                    float(b.mean()))
+
+
+def _judge_runs(claim: Claim, ra, rb, context: dict) -> Verdict:
+    from .figure_data import epochs_to_reach, val_curves
+
+    paired, note = _pairing(ra, rb)
+    if claim.kind == "epoch1":
+        a, b = 100 * val_curves(ra)[:, :1], 100 * val_curves(rb)[:, :1]
+        res = stats.compare(a, b, paired=paired)
+        return _verdict(claim, res, f"validation NME after epoch 1; {note}", float(a.mean()), float(b.mean()))
+    if claim.kind == "epochs_to":
+        target = context["target"]
+        res = stats.compare_scalar(epochs_to_reach(ra, target), epochs_to_reach(rb, target), paired=paired,
+                                   unit="epochs")
+        return _verdict(claim, res, f"target: validation NME {100 * target:.2f}%; {note}")
+    subset, norm = _subset_norm(claim, ra)
+    res = stats.compare_spread(nme_matrix(ra, subset, norm), nme_matrix(rb, subset, norm))
+    return _verdict(claim, res, "spread of the per-run mean NME")
+
+
+def _judge_gain_grows(claim: Claim, recs: dict) -> Verdict:
+    ra, rb, ra2, rb2 = (recs[k] for k in (claim.a, claim.b, claim.a2, claim.b2))
+    a, b = _matrices(claim, ra, rb)
+    a2, b2 = _matrices(claim, ra2, rb2)
+    if a.shape != a2.shape:
+        raise ValueError(f"{claim.id}: the two conditions were evaluated on different numbers of images")
+    # per seed and image: (gain in the first condition) - (gain in the second); "A" = that difference's sign
+    diff = (b - a) - (b2 - a2)
+    res = stats.compare(np.zeros_like(diff), diff, paired=True)
+    gain1, gain2 = float((b - a).mean()), float((b2 - a2).mean())
+    return _verdict(claim, res, f"gain {gain1:+.2f} vs {gain2:+.2f} points; paired by seed across conditions")
+
+
+def _best_cell(keys, recs, subset, norm, against) -> str:
+    return min(keys, key=lambda k: nme_matrix(recs[k], subset, norm, against).mean())
+
+
+def _judge_best(claim: Claim, recs: dict, context: dict) -> Verdict:
+    if claim.kind == "best_b":
+        paper_b = context.get("paper_b", 3.0)
+        at_b = [k for k in recs if k.endswith(f"b={paper_b:g}")]
+        other = [k for k in recs if k not in at_b]
+        if not at_b or not other:
+            raise ValueError(f"{claim.id}: the (a, b) grid needs cells at b = {paper_b:g} and at other b")
+        ra = recs[_best_cell(at_b, recs, *_subset_norm(claim, recs[at_b[0]]), claim.against)]
+        kb = _best_cell(other, recs, *_subset_norm(claim, ra), claim.against)
+        text = f"best at b = {paper_b:g}: {ra[0].config.loss_params}; best elsewhere: {recs[kb][0].config.loss_params}"
+    else:
+        subset, norm = _subset_norm(claim, recs[claim.cells[0]])
+        order = sorted(claim.cells, key=lambda k: nme_matrix(recs[k], subset, norm, claim.against).mean())
+        best, ref = order[0], (claim.cells[0] if order[0] != claim.cells[0] else order[1])
+        ra, kb = recs[best], ref
+        text = f"best of the family: {best}; compared with {ref}"
+    a, b = _matrices(claim, ra, recs[kb])
+    paired, note = _pairing(ra, recs[kb])
+    res = stats.compare(a, b, paired=paired)
+    return _verdict(claim, res, f"{text}; {note}", float(a.mean()), float(b.mean()))
+
+
+def _judge_geometry(claim: Claim, context: dict) -> Verdict:
+    ds = claim.a.split("/")[0]
+    g = context["geometry"][ds]
+    ratio, lo, hi = g["ratio_observed" if claim.against == "labels" else "ratio_truth"]
+    status = "reproduced" if lo > 1 else "contradicted" if hi < 1 else "inconclusive"
+    numbers = (f"median along/across std ratio over contour points {ratio:.2f} [95% CI {lo:.2f}, {hi:.2f}] "
+               f"(bootstrap resampling {g['n_faces']} test faces, each with its {g['runs']} runs; 1 = isotropic)")
+    return Verdict(claim.text, status, numbers, claim.id, claim.headline,
+                   dict(effect=ratio - 1, ci_low=lo - 1, ci_high=hi - 1, ratio=ratio, against=claim.against))
+
+
+def judge(claim: Claim, recs: dict, context: dict | None = None) -> Verdict | None:
+    """The verdict on one claim, or ``None`` when it cannot apply to these runs (e.g. truth on real data)."""
+    context = context or {}
+    needed = [k for k in (claim.a, claim.b, claim.a2, claim.b2, *claim.cells) if k]
+    missing = [k for k in needed if k not in recs]
+    if missing:
+        raise KeyError(f"claim {claim.id} needs cells {missing}, which the notebook did not run")
+    if claim.kind == "geometry":
+        return _judge_geometry(claim, context) if (claim.against == "labels" or context["geometry"][
+            claim.a.split("/")[0]].get("ratio_truth")) else None
+    some = recs[needed[0]] if needed else next(iter(recs.values()))
+    if claim.against == "truth" and not _has_truth(some, *_subset_norm(claim, some)):
+        return None
+    if claim.kind in ("better", "failures"):
+        return _judge_better(claim, recs[claim.a], recs[claim.b])
+    if claim.kind == "equivalent":
+        return _judge_equivalent(claim, recs[claim.a], recs[claim.b])
+    if claim.kind in ("epoch1", "epochs_to", "spread"):
+        return _judge_runs(claim, recs[claim.a], recs[claim.b], context)
+    if claim.kind == "gain_grows":
+        return _judge_gain_grows(claim, recs)
+    if claim.kind in ("best_b", "best_of"):
+        return _judge_best(claim, recs, context)
+    raise ValueError(f"claim {claim.id}: unknown kind {claim.kind!r}")
+
+
+def judge_section(session, title: str, body: str, context: dict | None = None, report_lines=()) -> list[Verdict]:
+    """Judge a notebook's claims on its runs and write its report section; returns the verdicts."""
+    extra = session.params.get("extra_losses") or ()
+    verdicts = [v for c in claims_for(session.notebook, session.profile, extra)
+                if (v := judge(c, session.records, context)) is not None]
+    meta = dict(profile=session.profile, data=session.source, seeds=session.runs(), runs=session.run_ids(),
+                report_lines=list(report_lines), method_lines=METHOD_LINES)
+    write_section(session.results, session.notebook, title, body, verdicts, meta=meta)
+    return verdicts
