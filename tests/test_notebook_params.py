@@ -1,16 +1,21 @@
-"""The notebooks' parameter check and house style."""
+"""The notebooks' parameter check, house style and the one list of notebooks."""
 
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from aniso.notebook import check_parameters, declared_names
+from aniso import suite
+from aniso.notebook import _as_list, check_parameters, declared_names
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
-DECLARED = 'profile: str = "quick"  # p\nruns: int = None  # r\n'
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+DECLARED = 'profile: str = "default"  # p\nruns: int = None  # r\n'
 
 
 def test_declared_names():
@@ -19,8 +24,8 @@ def test_declared_names():
 
 def test_injected_known_parameters_pass():
     ns = {"In": ["", "import x", DECLARED, "# Parameters\nruns = 5\n", "check_parameters(globals())"],
-          "profile": "quick", "runs": 5}
-    assert check_parameters(ns) == {"profile": "quick", "runs": 5}
+          "profile": "default", "runs": 5}
+    assert check_parameters(ns) == {"profile": "default", "runs": 5}
 
 
 def test_injected_unknown_parameter_fails():
@@ -30,8 +35,23 @@ def test_injected_unknown_parameter_fails():
 
 
 def test_without_papermill_nothing_to_check():
-    ns = {"In": ["", "import x", DECLARED, "params = check_parameters(globals())"], "profile": "quick", "runs": None}
-    assert check_parameters(ns) == {"profile": "quick", "runs": None}
+    ns = {"In": ["", "import x", DECLARED, "params = check_parameters(globals())"], "profile": "default", "runs": None}
+    assert check_parameters(ns) == {"profile": "default", "runs": None}
+
+
+def test_list_parameters_from_the_command_line():
+    assert _as_list("extra_losses", '["my_losses:a", "my_losses:b"]') == ["my_losses:a", "my_losses:b"]
+    assert _as_list("archs", "resnet18, resnet50") == ["resnet18", "resnet50"]
+    assert _as_list("a_values", "[3, 6.0]") == [3, 6.0] and _as_list("x", None) is None
+    with pytest.raises(ValueError, match="expected a list"):
+        _as_list("archs", 3)
+
+
+def test_one_list_of_notebooks_and_the_readme_table():
+    assert sorted(suite.NOTEBOOKS) == sorted(p.stem for p in NOTEBOOKS)
+    readme = (ROOT / "README.md").read_text()
+    listed = re.findall(r"^\| `(\w+)` \|", readme, flags=re.M)
+    assert listed == list(suite.NOTEBOOKS), "the README's notebook table must follow aniso.suite.NOTEBOOKS"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -44,36 +64,19 @@ def test_notebook_house_style(path):
     src = "".join(params[0]["source"])
     for line in src.splitlines():
         assert line.count("=") == 1 and "#" in line, f"{path.name}: parameter line needs one '=' and a comment: {line}"
+    assert 'results_dir: str = "scratch"' in src, "ad-hoc runs must write to the scratch folder by default"
     code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
     assert "\ndef " not in "\n" + code
     assert not any(c.get("outputs") for c in cells if c["cell_type"] == "code")
-    assert "check_parameters(globals())" in code
+    assert f'notebook.start("{path.stem}", notebook.check_parameters(globals()))' in code
+    assert "judging.judge_section(session" in code
     assert any("# NBVAL_CHECK_OUTPUT" in "".join(c["source"]) for c in cells)
 
 
-def _papermill(tmp_path, *params):
-    import subprocess
-    import sys
-
-    root = Path(__file__).resolve().parents[1]
-    cmd = [sys.executable, "-m", "papermill", str(root / "notebooks" / "table1.ipynb"), str(tmp_path / "out.ipynb"),
+def papermill(tmp_path, *params, notebook="table1"):
+    cmd = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / f"{notebook}.ipynb"), str(tmp_path / "out.ipynb"),
            "--kernel", "python3", "-p", "results_dir", str(tmp_path / "results"), *params]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=root)
+    env = {"ANISO_RUNS_DIR": str(tmp_path / "runs"), "ANISO_READ_RUNS": "", "ANISO_CACHE": str(tmp_path / "cache")}
+    import os
 
-
-def test_papermill_unknown_parameter_fails_before_training(tmp_path):
-    proc = _papermill(tmp_path, "-p", "epoch", "3")
-    assert proc.returncode != 0
-    out = (tmp_path / "out.ipynb").read_text()
-    assert "unknown notebook parameter" in out and "epoch" in out
-    assert "papermill --help-notebook" in out
-    assert not (tmp_path / "results").exists()
-
-
-def test_papermill_bad_data_root_fails_before_training(tmp_path):
-    (tmp_path / "empty").mkdir()
-    proc = _papermill(tmp_path, "-p", "data_root", str(tmp_path / "empty"), "-p", "profile", "smoke")
-    assert proc.returncode != 0
-    out = (tmp_path / "out.ipynb").read_text()
-    assert str(tmp_path / "empty") in out and "300W" in out
-    assert not (tmp_path / "results").exists()
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT, env={**os.environ, **env})

@@ -1,0 +1,153 @@
+"""The bad-input catalogue: every kind fails before training with a message naming what is wrong, and leaves
+nothing behind (no file under the results folder, no checkpoint).
+
+Parameter mistakes go through papermill, as a user makes them; data mistakes go through ``notebook.start``,
+the first thing every notebook runs, on a copy of a real-format tree with one thing broken.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aniso import notebook
+from aniso.data.formats import write_pts
+from aniso.synthetic import generate
+from test_notebook_params import papermill
+
+
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory):
+    base = tmp_path_factory.mktemp("trees")
+    return {"300w": generate("300w", base / "300w", scale=0.02, image_size=64, progress=False),
+            "wflw": generate("wflw", base / "wflw", scale=0.006, image_size=64, progress=False)}
+
+
+def _first(root: Path, pattern: str) -> Path:
+    return sorted(root.glob(pattern))[0]
+
+
+def truncate_pts(root):
+    p = _first(root, "helen/trainset/*.pts")
+    p.write_text("\n".join(p.read_text().splitlines()[:20]) + "\n")
+    return p.name
+
+
+def wrong_point_count(root):
+    p = _first(root, "afw/*.pts")
+    write_pts(p, np.random.default_rng(0).uniform(10, 50, (60, 2)))
+    return p.name
+
+
+def missing_image(root):
+    p = _first(root, "lfpw/trainset/*.png")
+    p.unlink()
+    return p.stem
+
+
+def corrupt_image(root):
+    p = _first(root, "helen/testset/*.jpg")
+    p.write_bytes(np.random.default_rng(1).integers(0, 256, 600, dtype=np.uint8).tobytes())
+    return p.name
+
+
+def empty_image(root):
+    p = _first(root, "ibug/*.jpg")
+    p.write_bytes(b"")
+    return p.name
+
+
+def degenerate_shape(root):
+    p = _first(root, "afw/*.pts")
+    write_pts(p, np.full((68, 2), 20.0))
+    return p.stem  # the message names the face and its image
+
+
+def short_wflw_line(root):
+    p = next(root.glob("WFLW_annotations/list_98pt_rect_attr_train_test/*train.txt"))
+    lines = p.read_text().splitlines()
+    lines[2] = " ".join(lines[2].split()[:150])
+    p.write_text("\n".join(lines) + "\n")
+    return f"{p.name}, line 3"
+
+
+DATA_CASES = [  # (data set, how to break the tree, expected message fragments; "{x}" = what the breaker returns)
+    ("300w", truncate_pts, ["{x}"]),
+    ("300w", wrong_point_count, ["{x}", "68"]),
+    ("300w", missing_image, ["{x}"]),
+    ("300w", corrupt_image, ["{x}", "does not decode"]),
+    ("300w", empty_image, ["{x}", "empty"]),
+    ("300w", degenerate_shape, ["{x}"]),
+    ("wflw", short_wflw_line, ["{x}"]),
+]
+
+
+def _nothing_left(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    assert not results.exists() or not any(p.is_file() for p in results.rglob("*")), list(results.rglob("*"))
+    ckpts = tmp_path / "cache" / "checkpoints"
+    assert not ckpts.exists() or not any(ckpts.iterdir()), list(ckpts.iterdir())
+
+
+def _start(tmp_path, name, **params):
+    return notebook.start(name, {"profile": "smoke", "results_dir": str(tmp_path / "results"), "progress": False,
+                                 **params})
+
+
+@pytest.fixture
+def private_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANISO_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("ANISO_READ_RUNS", "")
+    monkeypatch.setenv("ANISO_CACHE", str(tmp_path / "cache"))
+    return tmp_path
+
+
+@pytest.mark.parametrize("dataset, breaker, fragments", DATA_CASES, ids=lambda x: getattr(x, "__name__", None))
+def test_broken_data_fails_before_training(private_store, trees, dataset, breaker, fragments):
+    root = shutil.copytree(trees[dataset], private_store / "data")
+    what = breaker(root)
+    nb = {"300w": "table4", "wflw": "table3"}[dataset]
+    with pytest.raises((ValueError, FileNotFoundError)) as err:
+        _start(private_store, nb, **{f"data_root_{dataset}": str(root)})
+    for frag in fragments:
+        assert frag.format(x=what) in str(err.value), (frag, str(err.value))
+    _nothing_left(private_store)
+    assert not (private_store / "runs").exists() or not any((private_store / "runs").rglob("*.json"))
+
+
+def test_missing_and_empty_data_roots(private_store):
+    with pytest.raises(FileNotFoundError, match="does-not-exist"):
+        _start(private_store, "table4", data_root_300w=str(private_store / "does-not-exist"))
+    (private_store / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"empty.*afw|afw.*empty"):
+        _start(private_store, "table4", data_root_300w=str(private_store / "empty"))
+    _nothing_left(private_store)
+
+
+def test_a_diverging_loss_fails_and_leaves_nothing(private_store):
+    from aniso.runs import make_config, run
+
+    with pytest.raises(FloatingPointError, match="became"):
+        run(make_config("smoke", loss="l2", optimizer="sgd", lr=1e8, epochs=2), progress=False)
+    _nothing_left(private_store)
+    assert not any((private_store / "runs").glob("*.json")) if (private_store / "runs").exists() else True
+
+
+PARAM_CASES = [  # papermill parameters, expected fragment
+    (["-p", "epoch", "3"], "unknown notebook parameter(s) ['epoch']"),
+    (["-p", "profile", "nosuch"], "profile='nosuch' is invalid: expected one of 'smoke', 'default'"),
+    (["-p", "profile", "smoke", "-p", "epochs", "0"], "epochs=0 is invalid: expected a positive integer"),
+    (["-p", "profile", "smoke", "-p", "extra_losses", '["no_such_module:loss"]'], "no_such_module"),
+]
+
+
+@pytest.mark.parametrize("params, fragment", PARAM_CASES, ids=["unknown-param", "profile", "epochs", "user-loss"])
+def test_bad_parameters_fail_before_training(private_store, params, fragment):
+    proc = papermill(private_store, *params)
+    assert proc.returncode != 0
+    out = (private_store / "out.ipynb").read_text()
+    assert fragment.replace("'", "\\'") in out or fragment in out, proc.stderr[-2000:]
+    _nothing_left(private_store)
