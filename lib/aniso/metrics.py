@@ -1,6 +1,6 @@
 """Landmark metrics: NME, failure rate, CED and AUC.
 
-Conventions (``shared/DATASETS.md``, "NME, failure rate, CED, AUC"):
+Conventions (``docs/DATA.md``, "Metrics"):
 
 * NME of one image = mean over its N points of ``|pred_i - gt_i| / d``, where
   ``d`` is the normalising distance of that image (see :data:`NORMS`).

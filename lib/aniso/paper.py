@@ -1,4 +1,4 @@
-"""The paper's reported numbers, as data (transcribed in shared/PAPER.md).
+"""The paper's reported numbers, as data (transcribed from a scanned copy of the paper).
 
 Every value is in the unit the paper prints: NME, FR and AUC in percent except
 Table 3's AUC, which the paper prints on a 0..1 scale. A value is a

@@ -3,8 +3,7 @@
 The paper balances the training set by head pose following Wing loss (Feng et
 al. 2018): align every training shape to the mean shape with Procrustes
 analysis, run PCA on the aligned shapes, and split the pose axis into K bins
-(K = 9 for 300W). Wing loss's reference code (``shared/DATASETS.md``,
-"Wing's pose balancing") projects on one principal component (the 1st for
+(K = 9 for 300W). Wing loss's reference code projects on one principal component (the 1st for
 68/98 points, the 2nd for AFLW-19: ``Scheme.pose_component``), takes the
 absolute value (left and right yaw share a bin) and splits ``[0, max]`` into
 K equal-width bins.

@@ -6,7 +6,7 @@ Three schemes are defined, all 0-based:
 * ``"wflw"``: the 98-point WFLW markup.
 * ``"aflw"``: the 19-point AFLW-Full markup.
 
-Facts (curves, flip maps, eye indices) come from ``shared/DATASETS.md``, which
+Facts (curves, flip maps, eye indices) are summarised in ``docs/DATA.md``, which
 collects them from the public releases and from the code of HRNet, PIPNet,
 AdaptiveWingLoss and mmpose.
 
@@ -19,12 +19,12 @@ is the point itself (the one-sided tangent of the paper); on a closed curve
 the neighbours wrap around. Corners and points on no curve have
 ``has_tangent[i] = False`` and get the identity weight.
 
-Corners (choice documented here, as DATASETS.md asks): the paper names the eye
+Corners (a choice, documented here and in ``docs/DATA.md``): the paper names the eye
 corners and the mouth corners as the well-defined points that keep W = I. We
 take exactly those by default (``corners="paper"``). ``corners="extended"``
 adds the nose tip and the ends of open curves (jaw, brows, nose), the variant
 worth an ablation. For the 19-point scheme the "eye corners" are 6, 8, 9, 11
-and the mouth corners 15, 17, following DATASETS.md.
+and the mouth corners 15, 17.
 """
 
 from __future__ import annotations
