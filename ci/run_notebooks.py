@@ -1,14 +1,14 @@
 """Execute every notebook with papermill, optionally re-check them with nbval, then write the report.
 
     python ci/run_notebooks.py --profile default --out results      # the main job (make reproduce)
-    python ci/run_notebooks.py --profile smoke --out ci/out --nbval  # CI
+    python ci/run_notebooks.py --profile smoke --out ci/out --nbval table4 figure2  # CI
 
 Executed copies go to ``OUT/notebooks/``; tables, figures, the report and new
 runs to ``OUT/`` (the notebooks' ``results_dir``). Saved copies keep no
 progress bars, no timestamps and no paths of this machine, so re-running
 with every run stored rewrites them byte for byte. ``OUT/timings.json`` is
 written only by an invocation that trained something: it describes the run
-that made the numbers. With ``--nbval`` the executed copies are re-executed
+that made the numbers. With ``--nbval [NOTEBOOK ...]`` the executed copies (all, or those named) are re-executed
 by nbval (``--nbval-lax``: only cells marked ``# NBVAL_CHECK_OUTPUT`` are
 compared) against a FRESH run store, so the check retrains every run and
 fails when a result does not reproduce run to run.
@@ -33,8 +33,10 @@ sys.path.insert(0, str(REPO / "lib"))
 from aniso.files import atomic_write  # noqa: E402
 from aniso.suite import NOTEBOOKS  # noqa: E402
 
-# tqdm redraws with carriage returns; a stream output that holds one is a progress bar
-_PROGRESS = re.compile(r"\r|\d+%\|")
+# What a saved notebook keeps of its stderr: progress bars (tqdm redraws a line with carriage returns and
+# cursor moves) and tqdm's note that ipywidgets is missing are dropped; warnings and messages stay.
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_BAR = re.compile(r"\d+%\||\d+/\d+ \[|it/s\]|s/it\]|IProgress not found|from \.autonotebook import")
 
 
 def notebooks(selected: list[str] | None) -> list[Path]:
@@ -58,6 +60,26 @@ def check_params(nbs: list[Path], params: list[tuple[str, str]]) -> dict[Path, s
     return declared
 
 
+def _clean_stderr(text: str) -> str:
+    lines = [line.rsplit("\r", 1)[-1] for line in _ANSI.sub("", text).split("\n")]
+    return "".join(f"{line}\n" for line in lines if line.strip() and not _BAR.search(line))
+
+
+def _clean_outputs(outputs: list) -> list:
+    """Consecutive stream outputs merged (papermill splits them), stderr without progress bars."""
+    merged: list = []
+    for out in outputs:
+        if out.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream" \
+                and merged[-1]["name"] == out["name"]:
+            merged[-1]["text"] += "".join(out["text"])
+        else:
+            merged.append(dict(out, text="".join(out["text"])) if out.get("output_type") == "stream" else out)
+    for out in merged:
+        if out.get("output_type") == "stream" and out["name"] == "stderr":
+            out["text"] = _clean_stderr(out["text"])
+    return [o for o in merged if o.get("output_type") != "stream" or o["text"]]
+
+
 def clean_notebook(path: Path) -> None:
     """Drop progress bars, execution metadata and this machine's paths from an executed notebook."""
     nb = json.loads(path.read_text())
@@ -65,12 +87,7 @@ def clean_notebook(path: Path) -> None:
     for cell in nb["cells"]:
         cell["metadata"].pop("papermill", None)
         cell["metadata"].pop("execution", None)
-        outputs = []
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "stream" and _PROGRESS.search("".join(out.get("text", ""))):
-                continue
-            outputs.append(out)
-        cell["outputs"] = outputs
+        cell["outputs"] = _clean_outputs(cell.get("outputs", []))
     text = json.dumps(nb, indent=1, ensure_ascii=False).replace(str(REPO), "<repo>") + "\n"
     atomic_write(path, text)
 
@@ -104,7 +121,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", default="default", help="smoke | default | converged | paper (default: default)")
     ap.add_argument("--out", default="results", help="folder for executed notebooks, tables, figures, runs, report")
-    ap.add_argument("--nbval", action="store_true", help="re-execute the executed copies with nbval --nbval-lax")
+    ap.add_argument("--nbval", nargs="*", default=None, metavar="NOTEBOOK",
+                    help="re-execute the executed copies with nbval --nbval-lax against a fresh run store "
+                         "(all of them, or the notebooks named)")
     ap.add_argument("--only", nargs="*", help="run only these notebooks (stems)")
     ap.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                     help="extra papermill parameter (YAML value; None or null for None), given to every notebook "
@@ -130,11 +149,12 @@ def main(argv=None) -> int:
     subprocess.run([sys.executable, "-m", "aniso.reporting", str(out)], cwd=REPO, env=env, check=True)
     print(f"all notebooks executed in {time.time() - t_all:.0f} s ({trained} new runs and tunings)", flush=True)
 
-    if args.nbval:
+    if args.nbval is not None:
+        checked = [nb for nb in nbs if not args.nbval or nb.stem in args.nbval]
         with tempfile.TemporaryDirectory(prefix="aniso-nbval-runs-") as fresh:
             env_nbval = dict(env, ANISO_RUNS_DIR=fresh, ANISO_READ_RUNS="")
             cmd = [sys.executable, "-m", "pytest", "-q", "--nbval-lax", "-p", "no:cacheprovider",
-                   *[str(out / "notebooks" / nb.name) for nb in nbs]]
+                   *[str(out / "notebooks" / nb.name) for nb in checked]]
             print("nbval: re-executing the executed notebooks against a fresh run store", flush=True)
             return subprocess.run(cmd, cwd=REPO, env=env_nbval).returncode
     return 0

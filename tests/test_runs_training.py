@@ -22,6 +22,7 @@ def aniso_store(tmp_path_factory):
     mp.setenv("ANISO_CACHE", str(base / "cache"))
     mp.setenv("ANISO_RUNS_DIR", str(base / "runs"))
     mp.delenv("ANISO_READ_RUNS", raising=False)
+    mp.setenv("ANISO_CHECKPOINT_EVERY", "0")  # every epoch: the resume tests need one after epoch 1
     yield base
     mp.undo()
 
@@ -118,7 +119,7 @@ def test_interrupted_run_resumes_to_the_same_result(aniso_store):
 
 
 def test_stale_temporaries_are_removed_when_a_run_starts(aniso_store):
-    c = cfg(epochs=1, seed=11)
+    c = cfg(epochs=2, seed=11)
     ckpt = aniso_store / "cache" / "checkpoints" / config_id(c)
     ckpt.mkdir(parents=True)
     (ckpt / ".last.zz.pt").write_bytes(b"x")
@@ -128,7 +129,16 @@ def test_stale_temporaries_are_removed_when_a_run_starts(aniso_store):
         seen.append(sorted(p.name for p in ckpt.iterdir()))
 
     run(c, progress=False, on_epoch_end=look)
-    assert seen == [["last.pt"]]
+    assert seen[0] == ["last.pt"]  # after epoch 1: the checkpoint, not the stale temporary
+
+
+def test_checkpoints_are_rate_limited(aniso_store, monkeypatch):
+    monkeypatch.setenv("ANISO_CHECKPOINT_EVERY", "3600")
+    c = cfg(epochs=3, seed=12)
+    ckpt = aniso_store / "cache" / "checkpoints" / config_id(c) / "last.pt"
+    seen = []
+    run(c, progress=False, on_epoch_end=lambda e, row: seen.append(ckpt.exists()))
+    assert seen == [False, False, False]
 
 
 def test_a_failing_run_leaves_no_checkpoint(aniso_store):

@@ -112,14 +112,17 @@ def _c2_to_c6() -> list[Claim]:
     c4 = _numbered("C4", [
         dict(notebook="table4", text="Direct prediction and displacement from the mean of bin means make almost no "
                                      "difference", kind="equivalent", a=direct, b=none, headline=True)])
-    c5 = _numbered("C5", [
-        dict(notebook="supp_architectures", text=f"{arch} and resnet18 make little difference", kind="equivalent",
-             a=_k("300w", "anisotropic", arch=arch), b=_k("300w", "anisotropic", arch="resnet18"), margin=0.10,
-             headline=i == 0)
-        for i, arch in enumerate(("resnet50", "densenet121", "wide_resnet50_2"))])
     c6 = _numbered("C6", [dict(notebook="supp_ab_sweep", text="b = 3 is the best across-contour scale",
                                kind="best_b", headline=True)])
-    return c2 + c3 + c4 + c5 + c6
+    return c2 + c3 + c4 + _backbones() + c6
+
+
+def _backbones(archs=("resnet18", "resnet50", "densenet121", "wide_resnet50_2"), study=None) -> list[Claim]:
+    others, study = [a for a in archs if a != "resnet18"], study or {}
+    return _numbered("C5", [
+        dict(notebook="supp_architectures", text=f"{arch} and resnet18 make little difference", kind="equivalent",
+             a=_k("300w", "anisotropic", **study, arch=arch), b=_k("300w", "anisotropic", **study, arch="resnet18"),
+             margin=0.10, headline=i == 0) for i, arch in enumerate(others)])
 
 
 def _geometry() -> list[Claim]:
@@ -131,8 +134,9 @@ def _geometry() -> list[Claim]:
     return _numbered("G", rows)
 
 
-def _mechanism(noise=(0.0, 1.0, 2.0, 4.0), optimizers=("adam", "sgd")) -> list[Claim]:
-    cell = lambda loss, opt, n: _k("300w", loss, optimizer=opt, synth_noise=float(n))  # noqa: E731
+def _mechanism(noise=(0.0, 1.0, 2.0, 4.0), optimizers=("adam", "sgd"), study=None) -> list[Claim]:
+    study = study or {}
+    cell = lambda loss, opt, n: _k("300w", loss, **study, optimizer=opt, synth_noise=float(n))  # noqa: E731
     hi, lo = max(noise), min(noise)
     rows = [dict(notebook="mechanism", text=f"The anisotropic gain over L2 (against the truth) grows from {lo:g}x to "
                                             f"{hi:g}x along-contour label noise with {opt}", kind="gain_grows",
@@ -169,9 +173,11 @@ CLAIMS: tuple[Claim, ...] = tuple(_c1() + _c2_to_c6() + _geometry() + _mechanism
 
 def claims_for(notebook: str, profile: str = "default", extra_losses=()) -> list[Claim]:
     """The claims a notebook judges: the mechanism study's follow the profile's grids; user-loss claims in Table 6."""
-    from .suite import grid
+    from .suite import grid, study_settings
 
     if notebook == "mechanism":
-        return _mechanism(tuple(grid(profile, "noise")), tuple(grid(profile, "optimizers")))
+        return _mechanism(tuple(grid(profile, "noise")), tuple(grid(profile, "optimizers")), study_settings(profile))
+    if notebook == "supp_architectures":
+        return _backbones(tuple(grid(profile, "archs")), study_settings(profile))
     out = [c for c in CLAIMS if c.notebook == notebook]
     return out + [c for c in extra_loss_claims(extra_losses) if c.notebook == notebook]

@@ -22,11 +22,11 @@ __all__ = ["save_figure", "draw_ellipses", "draw_shape", "shape_key", "ced_plot"
            "nme_curves", "heatmap", "bar_chart", "ellipse_grid", "gain_curves", "pose_histograms", "noise_ellipses"]
 
 
-def save_figure(fig, path: str | Path, dpi: int = 130) -> Path:
-    """Save ``fig`` as PNG atomically (:mod:`aniso.files`)."""
+def save_figure(fig, path: str | Path, dpi: int = 130) -> None:
+    """Save ``fig`` as PNG atomically (:mod:`aniso.files`); returns nothing, so a notebook cell that ends
+    with it shows the figure, not a path of this machine."""
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
-    return Path(path)
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png", metadata={"Software": None})
 
 
 def draw_shape(ax, shape: np.ndarray, scheme: Scheme, color="k", lw=0.8, ms=6, label=None):

@@ -23,11 +23,12 @@ from pathlib import Path
 
 from .data import dataset_spec
 from .runs import RunConfig, RunRecord, get_profile, make_config, prepare_data, profile_runs, run_many, tuned_config
+from .runs.config import with_loss_defaults
 from .runs.data import check_root
 from .topology import get_scheme
 
 __all__ = ["NOTEBOOKS", "PAPER_LOSSES", "FAMILY", "LOSS_LABELS", "ABLATION", "Cell", "cell_key", "loss_label",
-           "notebook_cells", "plan", "records", "seeds", "grid", "source_label", "roots", "describe", "synthetic_set",
+           "notebook_cells", "plan", "records", "seeds", "grid", "source_label", "roots", "describe", "synthetic_set", "study_settings",
            "dataset_spec", "get_scheme"]
 
 #: Every notebook, in the paper's order: the order the suite runs them, the report lists them and the README's
@@ -70,12 +71,17 @@ def cell_key(dataset: str, loss: str, **settings) -> str:
 
 @dataclass(frozen=True)
 class Cell:
-    """One method on one data set: ``settings`` (RunConfig overrides) trained once per seed."""
+    """One method on one data set: ``settings`` (RunConfig overrides) trained once per seed.
+
+    ``tune_defaults``: the cell trains at the learning rate tuned for its loss with the loss's default
+    parameters (the (a, b) sweep: one loss, many parameterisations), instead of tuning each variant.
+    """
 
     dataset: str
     loss: str
     settings: dict = field(default_factory=dict)
     label: str = ""
+    tune_defaults: bool = False
 
     @property
     def key(self) -> str:
@@ -107,10 +113,34 @@ def _ablation_cells() -> dict[str, Cell]:
     return {c.key: c for c in cells}
 
 
+def study_settings(profile: str) -> dict:
+    """Run settings of the supplementary studies (sweep, backbones, mechanism) where the profile sizes them
+    differently from the main tables (e.g. a smaller training set on two CPU cores)."""
+    return dict(get_profile(profile).study)
+
+
 def _mechanism_cells(profile: str, extra_losses) -> dict[str, Cell]:
-    losses = ("l2", "anisotropic") + FAMILY + tuple(extra_losses or ())
-    cells = [Cell("300w", loss, {"optimizer": opt, "synth_noise": float(noise)}, loss_label(loss))
-             for noise in grid(profile, "noise") for opt in grid(profile, "optimizers") for loss in losses]
+    """L2 and the paper's loss over label noise x optimiser; the relatives (and user losses) at the lowest and
+    highest noise with the first optimiser (what the profile's budget allows)."""
+    study, noise, opts = study_settings(profile), grid(profile, "noise"), grid(profile, "optimizers")
+    cells = [Cell("300w", loss, {**study, "optimizer": opt, "synth_noise": float(n)}, loss_label(loss))
+             for n in noise for opt in opts for loss in ("l2", "anisotropic")]
+    cells += [Cell("300w", loss, {**study, "optimizer": opts[0], "synth_noise": float(n)}, loss_label(loss))
+              for n in (min(noise), max(noise)) for loss in FAMILY + tuple(extra_losses or ())]
+    return {c.key: c for c in cells}
+
+
+def _sweep_cells(profile: str, a_values, b_values) -> dict[str, Cell]:
+    a_grid, b_grid = grid(profile, "ab")
+    cells = [Cell("300w", "anisotropic", {**study_settings(profile), "loss_params": {"a": float(a), "b": float(b)}},
+                  f"a={a:g}, b={b:g}", tune_defaults=True)
+             for a in (a_values or a_grid) for b in (b_values or b_grid)]
+    return {c.key: c for c in cells}
+
+
+def _arch_cells(profile: str, archs) -> dict[str, Cell]:
+    cells = [Cell("300w", "anisotropic", {**study_settings(profile), "arch": arch}, arch)
+             for arch in (archs or grid(profile, "archs"))]
     return {c.key: c for c in cells}
 
 
@@ -132,13 +162,9 @@ def notebook_cells(notebook: str, profile: str, extra_losses=(), a_values=None, 
     if notebook == "figure2":
         return {c.key: c for c in (Cell("300w", loss, label=loss_label(loss)) for loss in ("wing", "anisotropic", "l2"))}
     if notebook == "supp_ab_sweep":
-        a_grid, b_grid = grid(profile, "ab")
-        cells = [Cell("300w", "anisotropic", {"loss_params": {"a": float(a), "b": float(b)}}, f"a={a:g}, b={b:g}")
-                 for a in (a_values or a_grid) for b in (b_values or b_grid)]
-        return {c.key: c for c in cells}
+        return _sweep_cells(profile, a_values, b_values)
     if notebook == "supp_architectures":
-        cells = [Cell("300w", "anisotropic", {"arch": arch}, arch) for arch in (archs or grid(profile, "archs"))]
-        return {c.key: c for c in cells}
+        return _arch_cells(profile, archs)
     if notebook == "mechanism":
         return _mechanism_cells(profile, extra_losses)
     if notebook == "synthetic_benchmark":
@@ -180,9 +206,14 @@ def plan(notebook: str, profile: str = "default", runs: int | None = None, seed:
     if tune and get_profile(profile).tuning is not None:
         for key, (cell, configs, _) in out.items():
             if "lr" not in cell.settings:
-                tuned = [tuned_config(c, profile, progress) for c in configs]
-                out[key] = [cell, [t[0] for t in tuned], [t[1] for t in tuned]]
+                tuned = [tuned_config(_tuning_base(cell, c), profile, progress) for c in configs]
+                out[key] = [cell, [c.replace(lr=t[0].lr) for c, t in zip(configs, tuned)], [t[1] for t in tuned]]
     return {k: tuple(v) for k, v in out.items()}
+
+
+def _tuning_base(cell: Cell, config: RunConfig) -> RunConfig:
+    """The configuration whose tuned learning rate a cell uses (its own, or its loss's with default parameters)."""
+    return config.replace(loss_params=with_loss_defaults(config.loss, {})) if cell.tune_defaults else config
 
 
 def records(notebook: str, progress: bool = True, **params) -> dict[str, list[RunRecord]]:

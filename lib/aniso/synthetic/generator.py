@@ -49,7 +49,6 @@ import math
 import os
 import shutil
 import tempfile
-import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -139,7 +138,6 @@ def generate(
     _check_output(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    t0 = time.perf_counter()
     try:
         with tqdm(total=sum(counts.values()), desc=f"synthetic {key}", unit="face", disable=not progress) as bar:
             tally = Progress(bar)
@@ -156,7 +154,4 @@ def generate(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if progress:
-        dt = time.perf_counter() - t0
-        print(f"synthetic {key}: {len(keys)} faces in {dt:.1f} s -> {out}")
     return out
