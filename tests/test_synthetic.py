@@ -491,3 +491,15 @@ def test_noise_scale_one_is_the_default_tree(tmp_path):
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
     assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+
+
+def test_worker_processes_write_the_same_tree(tmp_path):
+    """Faces drawn by two processes give the tree one process writes, file for file."""
+    import filecmp
+
+    one = S.generate("aflw", tmp_path / "one", seed=3, scale=0.0015, image_size=64, progress=False)
+    two = S.generate("aflw", tmp_path / "two", seed=3, scale=0.0015, image_size=64, progress=False, workers=2)
+    files = sorted(str(p.relative_to(one)) for p in one.rglob("*") if p.is_file())
+    assert files == sorted(str(p.relative_to(two)) for p in two.rglob("*") if p.is_file())
+    match, mismatch, errors = filecmp.cmpfiles(one, two, files, shallow=False)
+    assert not mismatch and not errors and len(match) == len(files)

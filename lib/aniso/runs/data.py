@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,8 +55,10 @@ def prepare_data(config: RunConfig, progress: bool = True) -> Path:
         if root.exists():  # an earlier generation died half-way: start again
             shutil.rmtree(root)
         root.parent.mkdir(parents=True, exist_ok=True)
+        # every core draws faces: the tree does not depend on how many
         generate(config.dataset, root, seed=config.synth_seed, scale=config.synth_scale,
-                 image_size=config.synth_image_size, progress=progress, noise_scale=config.synth_noise)
+                 image_size=config.synth_image_size, progress=progress, noise_scale=config.synth_noise,
+                 workers=os.cpu_count() or 1)
     return root
 
 

@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="factor on the along-contour annotation noise only (0: none; default 1)")
     p.add_argument("--contact-sheet", metavar="PNG", default=None,
                    help="also write a contact sheet of faces of every scheme with their landmarks")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes that draw the faces (the files do not depend on it; default 1)")
     p.add_argument("--force", action="store_true", help="replace the content of a non-empty OUT")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         counts = plan(args.dataset, args.scale)
         out = generate(args.dataset, args.out, seed=args.seed, scale=args.scale,
                        image_size=args.image_size, progress=not args.quiet, force=args.force,
-                       noise_scale=args.noise_scale)
+                       noise_scale=args.noise_scale, workers=args.workers)
         if args.contact_sheet:
             _save_png(contact_sheet(seed=args.seed), Path(args.contact_sheet))
     except (ValueError, FileExistsError, FileNotFoundError) as exc:

@@ -107,6 +107,7 @@ def generate(
     progress: bool = True,
     force: bool = False,
     noise_scale: float = 1.0,
+    workers: int = 1,
 ) -> Path:
     """Write a synthetic ``"300w"``, ``"wflw"`` or ``"aflw"`` tree into ``out_dir`` and return its path.
 
@@ -116,6 +117,7 @@ def generate(
     ``noise.along`` only (0: no along-contour noise; across-contour and corner
     noise unchanged; 1: the tree is the same as without it). Both are recorded
     in ``synthetic_info.json`` (``noise`` as given, ``noise_scale`` beside it).
+    ``workers`` processes draw the faces (the tree does not depend on it).
     ``out_dir`` must not exist or be empty, unless ``force`` (then its
     old content is replaced once the new tree is complete). Raises
     ``FileExistsError`` for a non-empty ``out_dir`` without ``force`` and
@@ -141,7 +143,8 @@ def generate(
     try:
         with tqdm(total=sum(counts.values()), desc=f"synthetic {key}", unit="face", disable=not progress) as bar:
             tally = Progress(bar)
-            keys, clean, pose, extra = WRITERS[key](tmp, counts, int(seed), int(image_size), drawn, tally)
+            keys, clean, pose, extra = WRITERS[key](tmp, counts, int(seed), int(image_size), drawn, tally,
+                                                    max(1, int(workers)))
         write_truth(tmp, keys, np.asarray(clean), np.asarray(pose))
         info = {
             "generator": "aniso.synthetic", "version": GENERATOR_VERSION, "dataset": key, "seed": int(seed),

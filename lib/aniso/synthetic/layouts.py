@@ -113,24 +113,44 @@ class Progress:
         self.bar.update(1)
 
 
-def _faces(dataset: str, counts: dict, seed: int, image_size: int, noise: NoiseConfig, progress: Progress):
-    """Yield (folder, index, FaceSample) for every face of the plan, in order."""
-    scheme = dataset
-    model = default_model()
+def _sample(task):
+    """One face of the plan (a module-level function, so that worker processes can run it)."""
+    scheme, difficulty, seeds, image_size, noise, wants = task
+    return sample_face(scheme, DIFFICULTIES[difficulty], seeds, image_size, noise, wants=wants, model=default_model())
+
+
+def _faces(dataset: str, counts: dict, seed: int, image_size: int, noise: NoiseConfig, progress: Progress,
+           workers: int = 1):
+    """Yield (folder, index, FaceSample) for every face of the plan, in order.
+
+    Every face depends only on its own seed sequence, so ``workers`` processes
+    draw them in parallel and the tree is byte for byte the one a single process writes.
+    """
+    tasks, where = [], []
     for f in PLANS[dataset]:
-        prof = DIFFICULTIES[f.difficulty]
         code = _folder_code(dataset, f.key)
         n = counts[f.key]
-        quotas = quota_wants(prof, n, [int(seed), code]) if dataset == "wflw" else [None] * n
-        for i in range(n):
-            s = sample_face(scheme, prof, [int(seed), code, i], image_size, noise, wants=quotas[i], model=model)
-            yield f.key, i, s
-            progress.add(f.key, s)
+        quotas = quota_wants(DIFFICULTIES[f.difficulty], n, [int(seed), code]) if dataset == "wflw" else [None] * n
+        tasks += [(dataset, f.difficulty, [int(seed), code, i], image_size, noise, quotas[i]) for i in range(n)]
+        where += [(f.key, i) for i in range(n)]
+    if workers > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            yield from _tally(where, pool.imap(_sample, tasks, chunksize=8), progress)
+    else:
+        yield from _tally(where, map(_sample, tasks), progress)
 
 
-def _write_300w(root: Path, counts, seed, image_size, noise, progress):
+def _tally(where, samples, progress: Progress):
+    for (folder, i), s in zip(where, samples):
+        yield folder, i, s
+        progress.add(folder, s)
+
+
+def _write_300w(root: Path, counts, seed, image_size, noise, progress, workers=1):
     keys, clean, pose = [], [], []
-    for folder, i, s in _faces("300w", counts, seed, image_size, noise, progress):
+    for folder, i, s in _faces("300w", counts, seed, image_size, noise, progress, workers):
         stem, ext = _w300_name(folder, i)
         rel = f"{folder}/{stem}{ext}"
         _write_file(root / rel, _encode(s.image, ext))
@@ -141,12 +161,12 @@ def _write_300w(root: Path, counts, seed, image_size, noise, progress):
     return keys, clean, pose, {}
 
 
-def _write_wflw(root: Path, counts, seed, image_size, noise, progress):
+def _write_wflw(root: Path, counts, seed, image_size, noise, progress, workers=1):
     keys, clean, pose = [], [], []
     lines: dict[str, list[str]] = {"train": [], "test": []}
     flagged: dict[str, list[str]] = {k: [] for k in WFLW_FLAGS}
     flag_counts = {split: dict.fromkeys(WFLW_FLAGS, 0) for split in ("train", "test")}
-    for split, i, s in _faces("wflw", counts, seed, image_size, noise, progress):
+    for split, i, s in _faces("wflw", counts, seed, image_size, noise, progress, workers):
         g = np.random.default_rng([int(seed), _folder_code("wflw", split), i, 1])
         eid, event, act = _WFLW_EVENTS[int(g.integers(0, len(_WFLW_EVENTS)))]
         number = i if split == "train" else 50000 + i
@@ -176,11 +196,11 @@ def _write_wflw(root: Path, counts, seed, image_size, noise, progress):
     return keys, clean, pose, {"flag_counts": flag_counts}
 
 
-def _write_aflw(root: Path, counts, seed, image_size, noise, progress):
+def _write_aflw(root: Path, counts, seed, image_size, noise, progress, workers=1):
     keys, clean, pose = [], [], []
     bbox, data, mask, names = [], [], [], []
     row = 0
-    for split, i, s in _faces("aflw", counts, seed, image_size, noise, progress):
+    for split, i, s in _faces("aflw", counts, seed, image_size, noise, progress, workers):
         g = np.random.default_rng([int(seed), _folder_code("aflw", split), i, 1])
         sub = ("0", "2", "3")[int(g.choice(3, p=[0.2, 0.35, 0.45]))]
         name = f"{sub}/image{10001 + row:05d}.jpg"
