@@ -200,6 +200,18 @@ def _mean_sd(covs) -> float:
     return float(np.sqrt(np.mean(np.trace(covs, axis1=1, axis2=2)) / 2))
 
 
+def _face_panel(ax, mean, scheme: Scheme, covs, scale: float, title: str, fontsize: int) -> None:
+    """One face: the scheme drawn on ``mean``, ``covs`` as ellipses (times ``scale``) when given; image axes."""
+    draw_shape(ax, mean, scheme, ms=3)
+    if covs is not None:
+        draw_ellipses(ax, mean, covs, scale=scale)
+    ax.set_title(title, fontsize=fontsize)
+    ax.set_aspect("equal")
+    ax.invert_yaxis()
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def ellipse_grid(geometry: dict, a: float, b: float):
     """Figure 1: one row per data set, one column per kind of covariance (see :func:`aniso.figure_data.error_geometry`)."""
     cols = [(k, t.format(a=a, b=b)) for k, t in _ELLIPSE_COLUMNS if any(g.get(k) is not None for g in geometry.values())]
@@ -207,15 +219,9 @@ def ellipse_grid(geometry: dict, a: float, b: float):
     for row, (ds, g) in zip(axes, geometry.items()):
         ref = _mean_sd(g["observed"])
         for ax, (key, title) in zip(row, cols):
-            draw_shape(ax, g["mean"], g["scheme"], ms=3)
-            if g.get(key) is not None:
-                scale = ref / _mean_sd(g[key]) if key in ("assumed", "learned") else 1.0
-                draw_ellipses(ax, g["mean"], g[key], scale=scale)
-            ax.set_title(f"{ds}: {title}", fontsize=7)
-            ax.set_aspect("equal")
-            ax.invert_yaxis()
-            ax.set_xticks([])
-            ax.set_yticks([])
+            covs = g.get(key)
+            scale = ref / _mean_sd(covs) if covs is not None and key in ("assumed", "learned") else 1.0
+            _face_panel(ax, g["mean"], g["scheme"], covs, scale, f"{ds}: {title}", fontsize=7)
     shape_key(fig, "error ellipse: 1 std (units: inter-ocular distance)")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
@@ -261,13 +267,7 @@ def noise_ellipses(noise: dict):
     """The synthetic labels' noise per data set: ``{name: (mean shape, covariances, scheme)}`` in face units."""
     fig, axes = plt.subplots(1, len(noise), figsize=(3.4 * len(noise), 3.2), squeeze=False)
     for ax, (ds, (mean, covs, scheme)) in zip(axes[0], noise.items()):
-        draw_shape(ax, mean, scheme, ms=3)
-        draw_ellipses(ax, mean, covs, scale=3.0)
-        ax.set_title(f"{ds}: label noise (x3)", fontsize=9)
-        ax.set_aspect("equal")
-        ax.invert_yaxis()
-        ax.set_xticks([])
-        ax.set_yticks([])
+        _face_panel(ax, mean, scheme, covs, 3.0, f"{ds}: label noise (x3)", fontsize=9)
     shape_key(fig, "label noise: 1 std, drawn x3 (units: inter-ocular distance)")
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
