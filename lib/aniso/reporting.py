@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import audit
 from .files import atomic_write
 from .verdicts import GROUPS, STATUSES, Verdict
 
@@ -158,7 +159,9 @@ def build_report(results_dir: str | Path) -> Path:
             "seen). The rules are in the section *How claims are judged* below.", "",
             "## Headline: the paper's claims", "", *_headline(sections), ""]
     body = [(d / "sections" / f"{s['name']}.md").read_text() for s in sections]
-    tail = ["", "## How claims are judged", "", *_facts(sections, "method_lines"), ""]
+    tail = ["", "## How claims are judged", "", *_facts(sections, "method_lines"), *audit.tuning_lines(sections),
+            *audit.seed_split_lines(sections), "", "## The versions behind these numbers", "",
+            *audit.version_lines(sections), ""]
     return atomic_write(d / "README.md", "\n".join(head + _summary(sections)) + "\n" + "\n".join(body)
                         + "\n".join(tail) + "\n")
 
