@@ -107,7 +107,8 @@ def test_notebooks_share_cells():
     t4 = suite.notebook_cells("table4", "default")
     assert suite.cell_key("300w", "anisotropic") in t4, "the ablation's full method is Table 1's anisotropic cell"
     mech = suite.notebook_cells("mechanism", "default")
-    assert suite.cell_key("300w", "l2", optimizer="adam", synth_noise=1.0) in mech
+    study = suite.study_settings("default")
+    assert suite.cell_key("300w", "l2", optimizer="adam", synth_noise=1.0, **study) in mech
 
 
 def test_user_losses_become_cells(tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .topology import Scheme, get_scheme
+from .topology import Scheme, as_scheme
 
 __all__ = ["assumed_covariances", "normalised_residuals", "point_covariances", "tangents", "along_across",
            "mean_shape_normalised"]
@@ -27,7 +27,7 @@ def tangents(shapes: np.ndarray, scheme: Scheme) -> np.ndarray:
 
 def assumed_covariances(shape: np.ndarray, scheme: Scheme | str, a: float, b: float) -> np.ndarray:
     """``(N, 2, 2)`` covariances ``S_i = W_i^-1``: ``a^2 t t^T + b^2 (I - t t^T)``, identity at corners."""
-    scheme = get_scheme(scheme) if isinstance(scheme, str) else scheme
+    scheme = as_scheme(scheme)
     t = tangents(shape, scheme)
     tt = t[:, :, None] * t[:, None, :]
     eye = np.broadcast_to(np.eye(2), tt.shape)
@@ -50,7 +50,7 @@ def _frames(gt: np.ndarray, scheme: Scheme) -> tuple[np.ndarray, np.ndarray]:
 
 def normalised_residuals(pred: np.ndarray, gt: np.ndarray, scheme: Scheme | str) -> np.ndarray:
     """``(M, N, 2)`` residuals ``pred - gt`` in units of the inter-ocular distance, eyes levelled."""
-    scheme = get_scheme(scheme) if isinstance(scheme, str) else scheme
+    scheme = as_scheme(scheme)
     pred, gt = np.asarray(pred, float), np.asarray(gt, float)
     if pred.shape != gt.shape or pred.ndim != 3 or pred.shape[1:] != (scheme.n_points, 2):
         raise ValueError(f"normalised_residuals: expected two (M, {scheme.n_points}, 2) arrays, "
@@ -62,7 +62,7 @@ def normalised_residuals(pred: np.ndarray, gt: np.ndarray, scheme: Scheme | str)
 
 def mean_shape_normalised(gt: np.ndarray, scheme: Scheme | str) -> np.ndarray:
     """Mean shape in the same frame: eye-corner midpoint at 0, eyes level, inter-ocular distance 1."""
-    scheme = get_scheme(scheme) if isinstance(scheme, str) else scheme
+    scheme = as_scheme(scheme)
     gt = np.asarray(gt, float)
     rot, inv_d = _frames(gt, scheme)
     i, j = scheme.ocular
@@ -87,7 +87,7 @@ def along_across(covs: np.ndarray, shape: np.ndarray, scheme: Scheme | str) -> d
     point has no tangent) and ``ratio``: the median over contour points of
     along/across, > 1 when errors really spread along the contours.
     """
-    scheme = get_scheme(scheme) if isinstance(scheme, str) else scheme
+    scheme = as_scheme(scheme)
     t = tangents(shape, scheme)
     n = np.stack([-t[:, 1], t[:, 0]], -1)
     along = np.sqrt(np.einsum("ni,nij,nj->n", t, covs, t))
@@ -107,17 +107,18 @@ def ratio_interval(residuals: np.ndarray, shape: np.ndarray, scheme: Scheme | st
     faces: then whole faces are resampled (all R runs of a chosen face
     together), since runs on one face share its labels and difficulty.
     """
-    scheme = get_scheme(scheme) if isinstance(scheme, str) else scheme
+    from scipy.stats import bootstrap
+
+    scheme = as_scheme(scheme)
     r = np.asarray(residuals, float)
     if r.ndim == 3:
         r = r[None]
-    pooled = r.reshape(-1, *r.shape[2:])
-    ratio = along_across(point_covariances(pooled), shape, scheme)["ratio"]
-    rng = np.random.default_rng(seed)
-    m = r.shape[1]
-    boots = []
-    for _ in range(n_boot):  # a loop over bootstrap replicates, not over faces or points
-        pick = r[:, rng.integers(0, m, m)]
-        boots.append(along_across(point_covariances(pick.reshape(-1, *r.shape[2:])), shape, scheme)["ratio"])
-    lo, hi = np.percentile(boots, [2.5, 97.5])
-    return ratio, float(lo), float(hi)
+
+    def ratio(faces: np.ndarray) -> float:
+        pick = r[:, np.asarray(faces, dtype=np.int64)]
+        return along_across(point_covariances(pick.reshape(-1, *r.shape[2:])), shape, scheme)["ratio"]
+
+    faces = np.arange(r.shape[1])
+    res = bootstrap((faces,), ratio, n_resamples=n_boot, vectorized=False, method="percentile",
+                    confidence_level=0.95, rng=np.random.default_rng(seed))
+    return ratio(faces), float(res.confidence_interval.low), float(res.confidence_interval.high)

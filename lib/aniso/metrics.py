@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from .topology import Scheme, get_scheme
+from . import checks
+from .topology import Scheme, as_scheme
 
 __all__ = ["NORMS", "nme", "failure_rate", "ced", "auc", "summarize"]
 
@@ -96,7 +97,7 @@ def nme(pred: Any, target: Any, scheme: Scheme | str | None, norm: str, boxes: A
     else:
         if scheme is None:
             raise ValueError(f"nme: norm={norm!r} needs a scheme (its ocular / pupil indices)")
-        sch = get_scheme(scheme) if isinstance(scheme, str) else scheme
+        sch = as_scheme(scheme)
         if sch.n_points != n_pts:
             raise ValueError(f"nme: scheme {sch.name!r} has {sch.n_points} points but the landmarks have {n_pts}")
         if norm == "inter_ocular":
@@ -123,15 +124,7 @@ def _check_nmes(nmes: Any, threshold: float) -> np.ndarray:
     t = float(threshold)
     if not (np.isfinite(t) and t > 0):
         raise ValueError(f"threshold must be a finite number > 0 (a fraction, e.g. 0.1), got {threshold!r}")
-    e = _to_numpy(nmes, "nmes").reshape(-1)
-    if e.size == 0:
-        raise ValueError("nmes is empty: expected at least one per-image NME")
-    nan = np.isnan(e)
-    if nan.any():
-        raise ValueError(f"nmes holds {int(nan.sum())} NaN value(s), first at index {int(np.flatnonzero(nan)[0])}")
-    if (e < 0).any():
-        raise ValueError(f"nmes must be >= 0, got {e.min()!r} at index {int(np.argmin(e))}")
-    return e
+    return checks.nmes(nmes)
 
 
 def failure_rate(nmes: Any, threshold: float) -> np.float64:

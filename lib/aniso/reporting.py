@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import audit
 from .files import atomic_write
-from .verdicts import GROUPS, STATUSES, Verdict
+from .verdicts import GROUPS, STATUSES
 
 __all__ = ["fmt_pm", "markdown_table", "latex_table", "write_table", "write_section", "build_report"]
 

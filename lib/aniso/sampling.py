@@ -30,7 +30,8 @@ from typing import Iterator
 import numpy as np
 from torch.utils.data import Sampler
 
-from .topology import Scheme, get_scheme
+from . import checks
+from .topology import Scheme, as_scheme
 
 __all__ = [
     "procrustes_align",
@@ -45,17 +46,6 @@ __all__ = [
 
 #: Modes of :class:`PoseBalancedSampler`.
 SAMPLER_MODES = ("under", "over", "none")
-
-
-def _check_shapes(shapes, name: str = "shapes") -> np.ndarray:
-    """``(M, N, 2)`` float64 array with M >= 1, N >= 2, all finite."""
-    s = np.asarray(shapes, dtype=np.float64)
-    if s.ndim != 3 or s.shape[-1] != 2 or s.shape[0] < 1 or s.shape[1] < 2:
-        raise ValueError(f"{name}: expected an (M, N, 2) array with M >= 1 and N >= 2, got shape {s.shape}")
-    bad = ~np.isfinite(s).all(axis=(1, 2))
-    if bad.any():
-        raise ValueError(f"{name}: shape index {np.flatnonzero(bad)[:10].tolist()} holds NaN or inf")
-    return s
 
 
 def _centred_unit(z: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -103,7 +93,7 @@ def procrustes_align(shapes, reference=None, iters: int = 20, tol: float = 1e-12
         ``(aligned, mean)``: ``(M, N, 2)`` aligned shapes and the ``(N, 2)``
         mean shape, both float64, in the frame described above.
     """
-    s = _check_shapes(shapes)
+    s = checks.shapes(shapes)
     z = s[..., 0] + 1j * s[..., 1]
     zn, _, _ = _centred_unit(z, "shapes")
     if reference is not None:
@@ -147,10 +137,6 @@ def procrustes_align(shapes, reference=None, iters: int = 20, tol: float = 1e-12
     return out, mean
 
 
-def _resolve_scheme(scheme: Scheme | str) -> Scheme:
-    return get_scheme(scheme) if isinstance(scheme, str) else scheme
-
-
 def pose_scores(shapes, scheme: Scheme | str) -> np.ndarray:
     """``(M,)`` absolute projection of every shape on the pose principal component.
 
@@ -160,8 +146,8 @@ def pose_scores(shapes, scheme: Scheme | str) -> np.ndarray:
     principal component is arbitrary, and Wing pools left and right yaw, so
     the absolute value is returned (unit: the normalised Procrustes frame).
     """
-    sch = _resolve_scheme(scheme)
-    s = _check_shapes(shapes)
+    sch = as_scheme(scheme)
+    s = checks.shapes(shapes)
     if s.shape[1] != sch.n_points:
         raise ValueError(f"pose_scores: scheme {sch.name!r} has {sch.n_points} points, shapes have {s.shape[1]}")
     aligned, _ = procrustes_align(s)
@@ -193,20 +179,6 @@ def pose_bins(shapes, scheme: Scheme | str, k: int = 9) -> np.ndarray:
     return np.minimum(np.floor(a / top * k).astype(np.int64), k - 1)
 
 
-def _check_bins(bins, name: str = "bins") -> np.ndarray:
-    b = np.asarray(bins)
-    if b.ndim != 1 or b.size == 0:
-        raise ValueError(f"{name}: expected a non-empty 1-D array of bin ids, got shape {b.shape}")
-    if not np.issubdtype(b.dtype, np.integer):
-        bf = b.astype(np.float64)
-        if not (np.isfinite(bf).all() and np.all(bf == np.round(bf))):
-            raise ValueError(f"{name}: bin ids must be integers, got dtype {b.dtype}")
-    b = b.astype(np.int64)
-    if (b < 0).any():
-        raise ValueError(f"{name}: bin ids must be >= 0, got {int(b.min())} at index {int(np.argmin(b))}")
-    return b
-
-
 class PoseBalancedSampler(Sampler[int]):
     """Sampler of dataset indices balanced over pose bins.
 
@@ -233,7 +205,7 @@ class PoseBalancedSampler(Sampler[int]):
         super().__init__()
         if mode not in SAMPLER_MODES:
             raise ValueError(f"PoseBalancedSampler: unknown mode {mode!r}: expected one of {', '.join(SAMPLER_MODES)}")
-        self.bins = _check_bins(bins)
+        self.bins = checks.bin_ids(bins)
         self.mode = mode
         self.seed = int(seed)
         self.epoch = 0
@@ -325,8 +297,8 @@ def mean_of_bin_means(shapes, bins) -> np.ndarray:
     Returns:
         ``(N, 2)`` float64 in the unit of ``shapes``.
     """
-    s = _check_shapes(shapes)
-    b = _check_bins(bins)
+    s = checks.shapes(shapes)
+    b = checks.bin_ids(bins)
     if b.size != s.shape[0]:
         raise ValueError(f"mean_of_bin_means: {s.shape[0]} shapes but {b.size} bin ids")
     counts = np.bincount(b)
@@ -339,7 +311,7 @@ def mean_of_bin_means(shapes, bins) -> np.ndarray:
 
 def balance_report(bins, k: int) -> np.ndarray:
     """``(k,)`` int64: number of samples in each bin 0..k-1 (for notebooks)."""
-    b = _check_bins(bins)
+    b = checks.bin_ids(bins)
     k = int(k)
     if b.max() >= k:
         raise ValueError(f"balance_report: bin id {int(b.max())} at index {int(np.argmax(b))} is >= k = {k}")

@@ -36,6 +36,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import checks
 from ..files import atomic_write
 from .truth import TRUTH_FILE
 
@@ -87,22 +88,12 @@ def _num(value: float) -> str:
 # --------------------------------------------------------------------------- 300W .pts
 
 
-def _check_points(landmarks, n_points: int | None, what: str) -> np.ndarray:
-    pts = np.asarray(landmarks, dtype=np.float64)
-    if pts.ndim != 2 or pts.shape[1] != 2 or (n_points is not None and pts.shape[0] != n_points):
-        want = f"({n_points}, 2)" if n_points is not None else "(N, 2)"
-        raise ValueError(f"{what}: landmarks must have shape {want}, got {pts.shape}")
-    if not np.isfinite(pts).all():
-        raise ValueError(f"{what}: landmarks contain non-finite values")
-    return pts
-
-
 def format_pts(landmarks) -> str:
     """The text of a ``.pts`` file for ``(N, 2)`` landmarks given in 0-based pixels.
 
     The file holds 1-based coordinates (each value + 1), as the 300W release.
     """
-    pts = _check_points(landmarks, None, "format_pts") + 1.0
+    pts = checks.points(landmarks, "format_pts") + 1.0
     lines = ["version: 1", f"n_points:  {len(pts)}", "{"]
     lines += [f"{_num(x)} {_num(y)}" for x, y in pts]
     lines.append("}")
@@ -234,7 +225,7 @@ def format_wflw_line(landmarks, box, flags, rel_path: str) -> str:
     other whitespace and no leading/trailing space, since those would not read
     back the same.
     """
-    pts = _check_points(landmarks, WFLW_N_POINTS, "format_wflw_line")
+    pts = checks.points(landmarks, "format_wflw_line", WFLW_N_POINTS)
     b = np.asarray(box, dtype=np.float64).ravel()
     if b.shape != (4,) or not np.isfinite(b).all():
         raise ValueError(f"format_wflw_line: box must be 4 finite values [x_min, y_min, x_max, y_max], got {box!r}")

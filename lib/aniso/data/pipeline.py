@@ -88,11 +88,12 @@ import math
 from dataclasses import dataclass, replace
 from typing import Sequence
 
+import cv2
 import numpy as np
 import torch
 
 from aniso.data.records import Record
-from aniso.topology import Scheme, get_scheme
+from aniso.topology import Scheme, as_scheme
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -222,7 +223,7 @@ def _as3(m: np.ndarray) -> np.ndarray:
 
 def _invert(m: np.ndarray) -> np.ndarray:
     """Inverse of a 2x3 affine matrix (float64)."""
-    return np.linalg.inv(_as3(m))[:2]
+    return cv2.invertAffineTransform(np.asarray(m, dtype=np.float64))
 
 
 def crop_matrix(box: np.ndarray, input_size: int, crop_scale: float = 1.25) -> np.ndarray:
@@ -249,10 +250,10 @@ def _augment_matrix(params: np.ndarray, size: int) -> tuple[np.ndarray, bool]:
     """3x3 matrix in input pixels for drawn ``(angle_deg, scale, tx, ty, flip)``; also the flip flag."""
     angle, sigma, tx, ty, flip = params
     o = (size - 1) / 2
-    c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
-    a = np.array([[sigma * c, -sigma * s, 0.0], [sigma * s, sigma * c, 0.0], [0.0, 0.0, 1.0]])
-    # Rotate and scale about the input centre, then shift.
-    a[:2, 2] = np.array([o + tx, o + ty]) - a[:2, :2] @ np.array([o, o])
+    # Rotate by ``angle`` (clockwise on screen: y points down) and scale about the input centre, then shift;
+    # OpenCV counts angles the other way.
+    a = _as3(cv2.getRotationMatrix2D((o, o), -float(angle), float(sigma)))
+    a[:2, 2] += (tx, ty)
     if flip:
         a = np.array([[-1.0, 0.0, size - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]) @ a
     return a, bool(flip)
@@ -328,7 +329,7 @@ class FaceDataset(torch.utils.data.Dataset):
     ``"inverse"`` float32 ``(2, 3)`` input -> original pixels; ``"index"`` int.
 
     Raises ``ValueError`` naming the record when its landmarks are not
-    ``(scheme.n_points, 2)``, not finite, or span zero size.
+    ``(scheme.n_points, 2)`` (a :class:`Record` is finite and of positive size by construction).
     """
 
     def __init__(self, records: Sequence[Record], scheme: Scheme | str, input_size: int = 64, train: bool = False,
@@ -336,7 +337,7 @@ class FaceDataset(torch.utils.data.Dataset):
                  clean_targets: bool = False, cache_size: int | None = None, border: str = "constant") -> None:
         import cv2
 
-        self.scheme = get_scheme(scheme) if isinstance(scheme, str) else scheme
+        self.scheme = as_scheme(scheme)
         if int(input_size) != input_size or input_size < 2:
             raise ValueError(f"FaceDataset: input_size must be an integer >= 2 pixels, got {input_size}")
         if not crop_scale > 0:
@@ -367,8 +368,6 @@ class FaceDataset(torch.utils.data.Dataset):
             if lm.shape != (n, 2):
                 raise ValueError(f"{where}: landmarks have shape {lm.shape}, expected ({n}, 2) "
                                  f"for scheme {self.scheme.name!r}")
-            if not np.isfinite(lm).all():
-                raise ValueError(f"{where}: landmarks contain NaN or infinite values")
             if self.clean_targets:
                 clean = rec.clean_landmarks
                 if clean is None:
@@ -479,7 +478,7 @@ class FaceDataset(torch.utils.data.Dataset):
         matrix = matrix[:2]
 
         src, to_src = self._source(index)
-        warp = (_as3(matrix) @ np.linalg.inv(_as3(to_src)))[:2]
+        warp = (_as3(matrix) @ _as3(_invert(to_src)))[:2]
         img = cv2.warpAffine(src, warp, (size, size), flags=cv2.INTER_LINEAR, borderMode=self._cv_border)
 
         targets = rec.clean_landmarks if self.clean_targets else rec.landmarks

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..data.formats import WFLW_FLAGS
-from ..topology import Scheme, get_scheme
+from ..topology import Scheme, as_scheme, get_scheme
 from .attributes import (
     occlusion_minimum,
     sample_appearance,
@@ -91,7 +91,7 @@ def eye_fractions(landmarks: np.ndarray, scheme: Scheme | str) -> tuple[np.ndarr
     ``scheme.pupils``), as :func:`aniso.metrics.nme` uses them; fractions,
     shape ``(...)`` each.
     """
-    sch = get_scheme(scheme) if isinstance(scheme, str) else scheme
+    sch = as_scheme(scheme)
     pts = np.asarray(landmarks, dtype=np.float64)
     lo, hi = pts.min(axis=-2), pts.max(axis=-2)   # the landmark box, as aniso.data.records.landmark_box
     size = np.sqrt((hi[..., 0] - lo[..., 0]) * (hi[..., 1] - lo[..., 1]))
