@@ -19,7 +19,8 @@ from .metrics import ced
 from .topology import Scheme
 
 __all__ = ["save_figure", "draw_ellipses", "draw_shape", "shape_key", "ced_plot", "ced_panels", "convergence_grid",
-           "nme_curves", "heatmap", "bar_chart", "ellipse_grid", "gain_curves", "pose_histograms", "noise_ellipses"]
+           "nme_curves", "heatmap", "bar_chart", "ellipse_grid", "gain_curves", "pose_histograms", "noise_ellipses",
+           "budget_plot"]
 
 
 def save_figure(fig, path: str | Path, dpi: int = 130) -> None:
@@ -271,3 +272,24 @@ def noise_ellipses(noise: dict):
     shape_key(fig, "label noise: 1 std, drawn x3 (units: inter-ocular distance)")
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
+
+
+def budget_plot(table, floor: float | None = None, goal: float | None = None, title: str = ""):
+    """NME against training images (log x) from :func:`aniso.tables.budget_table`, with the label-noise floor
+    (what a perfect model scores against the labels) and a goal as horizontal lines (percent)."""
+    ax = plt.subplots(figsize=(5, 3.5))[1]
+    x = table["training images"].to_numpy(float)
+    ax.plot(x, table["NME (%)"], marker="o", label="against the labels")
+    if table["NME vs truth (%)"].notna().any():
+        ax.plot(x, table["NME vs truth (%)"], marker="s", label="against the noise-free truth")
+    if floor is not None:
+        ax.axhline(100 * floor, color="k", ls="--", lw=0.8, label="label-noise floor")
+    if goal is not None:
+        ax.axhline(goal, color="tab:red", ls=":", lw=0.8, label=f"goal {goal:g}%")
+    ax.set_xscale("log")
+    ax.set_xlabel("training images seen (faces x epochs)")
+    ax.set_ylabel("NME (%)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=9)
+    return ax

@@ -17,7 +17,8 @@ from .paper import paper_table
 from .reporting import fmt_pm
 
 __all__ = ["tidy_runs", "beside_paper", "wide", "mean_metric", "TRUTH_SUFFIX", "SECONDS", "seconds_row",
-           "tuning_table", "regime_line", "epochs_table", "grid_table", "argmin2d", "gain_table", "pose_summary"]
+           "tuning_table", "regime_line", "epochs_table", "grid_table", "argmin2d", "gain_table", "pose_summary",
+           "budget_table"]
 
 TRUTH_SUFFIX = " vs truth"
 SECONDS = "train s/run"
@@ -163,3 +164,16 @@ def pose_summary(poses: dict) -> pd.DataFrame:
                     "|yaw| max": a[:, 0].max(), "|pitch| max": a[:, 1].max(), "|roll| max": a[:, 2].max(),
                     "share |yaw| > 30": float((a[:, 0] > 30).mean())}
     return pd.DataFrame(rows).T
+
+
+def budget_table(cells: dict, subset: str = "common", norm: str = "inter_ocular") -> pd.DataFrame:
+    """NME (%) against training images seen: ``{label: runs}`` of one loss at different budgets, one row each
+    (mean over seeds; against the labels and, where there is one, the noise-free truth)."""
+    rows = []
+    for label, recs in cells.items():
+        m = recs[0].metrics[subset][norm]
+        rows.append({"budget": label, "training images": recs[0].meta["data"]["n_train"] * recs[0].config.epochs,
+                     "NME (%)": mean_metric(recs, subset, norm),
+                     "NME vs truth (%)": mean_metric(recs, subset, norm, "nme_truth") if "nme_truth" in m else np.nan,
+                     "seeds": len(recs)})
+    return pd.DataFrame(rows).set_index("budget").sort_values("training images")

@@ -67,7 +67,7 @@ PROFILES: dict[str, Profile] = {
         settings=dict(arch="resnet18", input_size=32, epochs=2, batch_size=16, synth_scale=0.02,
                       synth_image_size=64, val_fraction=0.2, augment="light", threads=2, precision="fp32"),
         per_dataset={"wflw": dict(synth_scale=0.006), "aflw": dict(synth_scale=0.0025)},
-        grids=dict(_SHARED_GRIDS, archs=("resnet18", "resnet50"), noise=(0.0, 4.0)),
+        grids=dict(_SHARED_GRIDS, archs=("resnet18", "resnet50"), noise=(0.0, 4.0), budget_epochs=(1,)),
         # one rate per optimiser: CI exercises the protocol without paying for a choice
         tuning=Tuning(grids={"adam": (1e-3,), "adamw": (1e-3,), "sgd": (1e-5,)}, epochs=1)),
     "default": Profile(
@@ -77,7 +77,7 @@ PROFILES: dict[str, Profile] = {
         settings=dict(arch="resnet18", input_size=64, epochs=3, batch_size=32, synth_scale=1.0,
                       synth_image_size=128, augment="light", threads=2),
         per_dataset={"wflw": dict(synth_scale=0.12), "aflw": dict(synth_scale=0.04)},
-        grids=dict(_SHARED_GRIDS, archs=("resnet18", "resnet50", "densenet121")),
+        grids=dict(_SHARED_GRIDS, archs=("resnet18", "resnet50", "densenet121"), budget_epochs=(1, 2)),
         tuning=Tuning(grids=_LR_GRIDS, epochs=1, settings=dict(synth_scale=0.4)),
         study=dict(synth_scale=0.4)),
     "converged": Profile(
@@ -85,7 +85,7 @@ PROFILES: dict[str, Profile] = {
         description="for a GPU: synthetic sets at release size, ResNet18 at 128 px, 20 epochs, 3 seeds",
         settings=dict(arch="resnet18", input_size=128, epochs=20, batch_size=64, synth_scale=1.0,
                       synth_image_size=160, augment="light", num_workers=4),
-        grids=dict(_SHARED_GRIDS, ab=((3.0, 6.0, 9.0), (1.5, 3.0, 4.5))),
+        grids=dict(_SHARED_GRIDS, ab=((3.0, 6.0, 9.0), (1.5, 3.0, 4.5)), budget_epochs=(5, 10)),
         tuning=Tuning(grids=_LR_GRIDS, epochs=4)),
     "paper": Profile(
         "paper", runs=5,
@@ -93,7 +93,7 @@ PROFILES: dict[str, Profile] = {
         settings=dict(arch="resnet50", input_size=256, epochs=60, batch_size=32, synth_scale=1.0,
                       synth_image_size=320, schedule="step", augment="paper", num_workers=8),
         grids=dict(_SHARED_GRIDS, ab=((3.0, 4.5, 6.0, 9.0, 12.0), (1.0, 2.0, 3.0, 4.0, 5.0)),
-                   archs=("resnet50", "densenet121", "wide_resnet50_2", "resnet18")),
+                   archs=("resnet50", "densenet121", "wide_resnet50_2", "resnet18"), budget_epochs=(15, 30)),
         tuning=Tuning(grids=_LR_GRIDS, epochs=10)),
 }
 
