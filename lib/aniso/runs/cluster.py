@@ -160,21 +160,37 @@ def sweep(fn: Callable, tasks: Sequence[tuple[RunConfig, tuple]], workers: int |
     pending: dict = {}
     queue = iter(range(len(tasks)))
     with tqdm(total=done + len(tasks), initial=done, desc=desc, disable=not progress, smoothing=0) as bar:
-        for i in queue:
-            pending[submit(i)] = i
-            if len(pending) >= limit:
-                break
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            i = pending.pop(ready[0])
-            try:
-                outcomes[i] = ray.get(ready[0])
-            except ray.exceptions.RayError as e:  # the worker died (killed, out of memory, node lost)
-                outcomes[i] = Outcome(False, error=f"{type(e).__name__}: {e}")
-            if not outcomes[i].ok:
-                tqdm.write(f"FAILED ({desc}) on {outcomes[i].host or '?'}: {tasks[i][0].to_dict()}\n{outcomes[i].error}")
-            bar.update(1)
-            nxt = next(queue, None)
-            if nxt is not None:
-                pending[submit(nxt)] = nxt
+        try:
+            for i in queue:
+                pending[submit(i)] = i
+                if len(pending) >= limit:
+                    break
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                i = pending.pop(ready[0])
+                try:
+                    outcomes[i] = ray.get(ready[0])
+                except ray.exceptions.RayError as e:  # the worker died (killed, out of memory, node lost)
+                    outcomes[i] = Outcome(False, error=f"{type(e).__name__}: {e}")
+                if not outcomes[i].ok:
+                    tqdm.write(f"FAILED ({desc}) on {outcomes[i].host or '?'}: {tasks[i][0].to_dict()}\n"
+                               f"{outcomes[i].error}")
+                bar.update(1)
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending[submit(nxt)] = nxt
+        except KeyboardInterrupt:
+            _cancel(list(pending))
+            raise
     return outcomes
+
+
+def _cancel(refs: list) -> None:
+    """Interrupt running tasks: each gets a ``KeyboardInterrupt``, so its run keeps its checkpoint and releases its
+    claim (a killed worker's claim would block the run until it expires). Waits up to 30 s for them."""
+    import ray
+
+    for ref in refs:
+        ray.cancel(ref)
+    if refs:
+        ray.wait(refs, num_returns=len(refs), timeout=30)
