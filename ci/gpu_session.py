@@ -90,17 +90,18 @@ def tune(out: Path, configs: list, profile: str, workers: int, deadline: float) 
     """Every tuning problem of ``configs``, its grid points in parallel; results stored as tune_lr stores them."""
     from aniso.runs import tuning
 
-    problems = tuning.problems(configs, profile)
-    points = [(key, c) for key, (base, grid) in problems.items() for c in grid]
+    problems = tuning.pending(configs, profile)
+    points = [(i, j, c) for i, (_, grid) in enumerate(problems) for j, c in enumerate(grid)]
     log(out, f"tuning: {len(problems)} problems, {len(points)} grid points")
     scores: dict = {}
+    t0 = time.time()
     with _pool(workers) as pool:
-        futures = {pool.submit(_score, c): (key, c.lr) for key, c in points}
+        futures = {pool.submit(_score, c): (i, j) for i, j, c in points}
         for f in as_completed(futures):
-            key, lr = futures[f]
-            scores.setdefault(key, {})[lr] = f.result()
-    for key, (base, grid) in problems.items():
-        tuning.store_result(base, grid, [scores[key][c.lr] for c in grid], seconds=0.0)
+            scores[futures[f]] = f.result()
+    for i, (base, grid) in enumerate(problems):
+        result = tuning.store_result(base, grid, [scores[(i, j)] for j in range(len(grid))], time.time() - t0)
+        log(out, f"  {result.summary()}")
 
 
 def train(out: Path, configs: list, workers: int, deadline: float) -> list:
@@ -128,7 +129,6 @@ def train(out: Path, configs: list, workers: int, deadline: float) -> list:
 
 def converged(out: Path, args) -> None:
     from aniso import suite
-    from aniso.runs import make_config
 
     profile = "smoke" if args.tiny else "converged"
     deadline = START + args.deadline

@@ -2,6 +2,7 @@
 
     python ci/run_notebooks.py --profile default --out results      # the main job (make reproduce)
     python ci/run_notebooks.py --profile smoke --out ci/out --nbval table4 figure2  # CI
+    python ci/run_notebooks.py --profile paper --workers 8          # runs first, 8 at once, through Ray
 
 Executed copies go to ``OUT/notebooks/``; tables, figures, the report and new
 runs to ``OUT/`` (the notebooks' ``results_dir``). Saved copies keep no
@@ -11,7 +12,10 @@ written only by an invocation that trained something: it describes the run
 that made the numbers. With ``--nbval [NOTEBOOK ...]`` the executed copies (all, or those named) are re-executed
 by nbval (``--nbval-lax``: only cells marked ``# NBVAL_CHECK_OUTPUT`` are
 compared) against a FRESH run store, so the check retrains every run and
-fails when a result does not reproduce run to run.
+fails when a result does not reproduce run to run. With ``--workers N`` or
+``--ray-address ADDR`` every run the selected notebooks need is tuned and
+trained first, in parallel through Ray (:func:`train_parallel`); the notebooks
+then find them stored.
 """
 
 from __future__ import annotations
@@ -117,6 +121,37 @@ def run_all(nbs: list[Path], declared: dict, args, out: Path, env: dict) -> dict
     return timings
 
 
+def train_parallel(nbs: list[Path], args, env: dict) -> int:
+    """``--workers`` / ``--ray-address``: before the notebooks run, tune and train every run they need through Ray.
+
+    Each selected notebook is planned with the parameters papermill will give it (its declared defaults, the
+    profile, the ``-p`` values it declares); all learning-rate grids are then one parallel sweep and all final
+    runs (each distinct configuration once) another, into the same store the notebooks read. Returns the number
+    of distinct runs.
+    """
+    import ast
+
+    import yaml
+
+    from aniso import notebook, suite
+
+    os.environ.update({k: env[k] for k in ("ANISO_RUNS_DIR", "ANISO_READ_RUNS", "GOMP_SPINCOUNT")})
+    plans = {}
+    for nb in nbs:
+        if nb.stem not in suite.NOTEBOOKS:
+            continue
+        declared = papermill.inspect_notebook(str(nb))
+        params = {name: ast.literal_eval(p["default"]) for name, p in declared.items()}
+        params.update({name: yaml.safe_load(f"v: {'null' if value in ('None', 'none') else value}")["v"]
+                       for name, value in args.param if name in declared})
+        plans[nb.stem] = notebook.plan_arguments({**params, "profile": args.profile})
+    where = f"the Ray cluster at {args.ray_address}" if args.ray_address else f"{args.workers} local workers"
+    print(f"tuning and training the runs of {len(plans)} notebook(s) through {where}", flush=True)
+    n = suite.prepare(plans, workers=args.workers, ray_address=args.ray_address)
+    print(f"    {n} runs stored", flush=True)
+    return n
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", default="default", help="smoke | default | converged | paper (default: default)")
@@ -128,6 +163,9 @@ def main(argv=None) -> int:
     ap.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                     help="extra papermill parameter (YAML value; None or null for None), given to every notebook "
                          "that declares it (e.g. -p data_root_300w /data/300W)")
+    ap.add_argument("--workers", type=int, help="train the runs first, this many at once, through a local Ray "
+                    "cluster (default: serial, in the notebooks, without Ray)")
+    ap.add_argument("--ray-address", help="train the runs first on this running Ray cluster (host:port, or auto)")
     args = ap.parse_args(argv)
 
     out = (REPO / args.out).resolve()
@@ -140,6 +178,8 @@ def main(argv=None) -> int:
                ANISO_RUNS_DIR=str(store), ANISO_READ_RUNS=str(committed) if store != committed else "")
     before = _stored_runs(store)
     t_all = time.time()
+    if args.workers is not None or args.ray_address is not None:
+        train_parallel(nbs, args, env)
     timings = run_all(nbs, declared, args, out, env)
     trained = _stored_runs(store) - before
     if trained > 0:

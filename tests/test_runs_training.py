@@ -207,4 +207,4 @@ def test_tuning_runs_see_only_the_validation_split(aniso_store):
 def test_diverging_rates_score_infinity(aniso_store):
     with pytest.raises(FloatingPointError, match="lower learning rate"):
         run(cfg(loss="l2", optimizer="sgd", lr=1e6, epochs=1), progress=False)
-    assert tuning._score(cfg(loss="l2", optimizer="sgd", lr=1e6, epochs=1, evaluate="val"), False) == float("inf")
+    assert tuning.score(cfg(loss="l2", optimizer="sgd", lr=1e6, epochs=1, evaluate="val"), False) == float("inf")

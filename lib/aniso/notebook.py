@@ -25,7 +25,7 @@ from . import suite
 from .runs import RunRecord, get_profile, use_store
 from .runs.store import REPO_ROOT
 
-__all__ = ["check_parameters", "declared_names", "start", "Session"]
+__all__ = ["check_parameters", "declared_names", "plan_arguments", "start", "Session"]
 
 _INJECTED_MARK = "# Parameters"
 
@@ -101,6 +101,18 @@ def _as_list(name: str, value):
     raise ValueError(f"notebook parameter {name}={value!r} is invalid: expected a list (or None)")
 
 
+def plan_arguments(params: dict) -> dict:
+    """The keyword arguments of :func:`aniso.suite.plan` (and ``records``) for a notebook's parameters.
+
+    What :func:`start` trains with, and what ``ci/run_notebooks.py --workers`` plans ahead of the notebooks.
+    """
+    params = {k: _as_list(k, v) if k in _CELL_PARAMS else v for k, v in params.items()}
+    roots = suite.roots(**{k: params.get(k) for k in ("data_root_300w", "data_root_wflw", "data_root_aflw")})
+    return {"profile": params.get("profile", "default"), "data_roots": roots,
+            **{k: params[k] for k in _RUN_PARAMS if k in params},
+            **{k: params[k] for k in _CELL_PARAMS if params.get(k) is not None}}
+
+
 def start(notebook: str, params: dict) -> Session:
     """Check the profile and data roots, point the store at the results folder, load or train every run.
 
@@ -108,19 +120,16 @@ def start(notebook: str, params: dict) -> Session:
     training: an unknown profile, bad run settings, a data root without the
     release's layout, a user loss that cannot be imported or probed.
     """
-    params = {k: _as_list(k, v) if k in _CELL_PARAMS else v for k, v in params.items()}
-    profile = params.get("profile", "default")
+    args = plan_arguments(params)
+    profile, roots = args["profile"], args["data_roots"]
     get_profile(profile)
     results = Path(params.get("results_dir", "scratch"))
     results = results if results.is_absolute() else REPO_ROOT / results
     committed = REPO_ROOT / "results" / "runs"
     if "ANISO_RUNS_DIR" not in os.environ:
         use_store(results / "runs", also_read=[committed] if results / "runs" != committed else [])
-    roots = suite.roots(**{k: params.get(k) for k in ("data_root_300w", "data_root_wflw", "data_root_aflw")})
-    cell_params = {k: params[k] for k in _CELL_PARAMS if params.get(k) is not None}
-    cells = suite.notebook_cells(notebook, profile, **cell_params)
-    records = suite.records(notebook, profile=profile, data_roots=roots, progress=params.get("progress", True),
-                            **{k: params[k] for k in _RUN_PARAMS if k in params}, **cell_params)
+    cells = suite.notebook_cells(notebook, profile, **{k: args[k] for k in _CELL_PARAMS if k in args})
+    records = suite.records(notebook, progress=params.get("progress", True), **args)
     datasets = sorted({c.dataset for c in cells.values()})
     session = Session(notebook, profile, params, results, roots, cells, records,
                       suite.source_label(profile, roots, datasets))

@@ -28,7 +28,8 @@ from .runs.data import check_root
 from .topology import get_scheme
 
 __all__ = ["NOTEBOOKS", "PAPER_LOSSES", "FAMILY", "LOSS_LABELS", "ABLATION", "Cell", "cell_key", "loss_label",
-           "notebook_cells", "plan", "records", "seeds", "grid", "source_label", "roots", "describe", "synthetic_set", "study_settings",
+           "notebook_cells", "plan", "prepare", "records", "seeds", "grid", "source_label", "roots", "describe",
+           "synthetic_set", "study_settings",
            "dataset_spec", "get_scheme"]
 
 #: Every notebook, in the paper's order: the order the suite runs them, the report lists them and the README's
@@ -212,17 +213,56 @@ def plan(notebook: str, profile: str = "default", runs: int | None = None, seed:
         out[key] = [cell, configs, [None] * len(configs)]
     for ds in {c.dataset for c in cells.values()}:
         check_root(next(cfgs[0] for cell, cfgs, _ in out.values() if cell.dataset == ds), progress=progress)
-    if tune and get_profile(profile).tuning is not None:
-        for key, (cell, configs, _) in out.items():
-            if "lr" not in cell.settings:
-                tuned = [tuned_config(_tuning_base(cell, c), profile, progress) for c in configs]
-                out[key] = [cell, [c.replace(lr=t[0].lr) for c, t in zip(configs, tuned)], [t[1] for t in tuned]]
+    for key, (cell, configs, _) in out.items():
+        if tune and _tuned(cell, profile):
+            tuned = [tuned_config(_tuning_base(cell, c), profile, progress) for c in configs]
+            out[key] = [cell, [c.replace(lr=t[0].lr) for c, t in zip(configs, tuned)], [t[1] for t in tuned]]
     return {k: tuple(v) for k, v in out.items()}
 
 
 def _tuning_base(cell: Cell, config: RunConfig) -> RunConfig:
     """The configuration whose tuned learning rate a cell uses (its own, or its loss's with default parameters)."""
     return config.replace(loss_params=with_loss_defaults(config.loss, {})) if cell.tune_defaults else config
+
+
+def _tuned(cell: Cell, profile: str) -> bool:
+    """Whether a cell trains at the tuned learning rate (one that sets its own rate keeps it)."""
+    return get_profile(profile).tuning is not None and "lr" not in cell.settings
+
+
+def prepare(plans: dict[str, dict], workers: int | None = None, ray_address: str | None = None,
+            progress: bool = True) -> int:
+    """Tune, then train, every run that the notebooks of ``plans`` need: in parallel through Ray when asked.
+
+    ``plans``: ``{notebook: keyword arguments of plan()}``, what each notebook will be given. Every grid point
+    of every learning rate still to tune is one sweep (:func:`~aniso.runs.tune_many`), every distinct final
+    run another (:func:`~aniso.runs.run_many`), with ``workers`` and ``ray_address`` as they take them; the
+    notebooks then find everything stored. Returns the number of distinct runs.
+    """
+    from contextlib import nullcontext
+
+    from .runs import config_id, tune_many
+    from .runs.cluster import connected, parallel
+
+    untuned = {nb: plan(nb, progress=progress, tune=False, **kw) for nb, kw in plans.items()}
+    all_configs = [c for p in untuned.values() for _, cfgs, _ in p.values() for c in cfgs]
+    threads = max((c.threads for c in all_configs), default=1)
+    to_tune: dict[str, list[RunConfig]] = {}
+    for nb, kw in plans.items():
+        profile = kw.get("profile", "default")
+        to_tune.setdefault(profile, []).extend(_tuning_base(cell, c) for cell, cfgs, _ in untuned[nb].values()
+                                               if _tuned(cell, profile) for c in cfgs)
+    with connected(workers, ray_address, threads) if parallel(workers, ray_address) else nullcontext():
+        for profile, cfgs in to_tune.items():
+            tune_many(cfgs, profile, progress=progress, workers=workers, ray_address=ray_address)
+        runs = {}
+        for nb, kw in plans.items():
+            for _, cfgs, metas in plan(nb, progress=progress, **kw).values():
+                for c, m in zip(cfgs, metas):
+                    runs.setdefault(config_id(c), (c, m))
+        run_many([c for c, _ in runs.values()], progress=progress, extra_meta=[m for _, m in runs.values()],
+                 workers=workers, ray_address=ray_address)
+    return len(runs)
 
 
 def records(notebook: str, progress: bool = True, **params) -> dict[str, list[RunRecord]]:

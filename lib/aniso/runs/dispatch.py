@@ -1,25 +1,50 @@
-"""Running many configurations: one after another in this process (the default)."""
+"""Running many configurations: one after another in this process (the default), or as Ray tasks.
+
+Serial (``workers`` None or 1, no address) imports no Ray and stops at the first failure. Parallel runs each
+missing run as a Ray task (:mod:`~aniso.runs.cluster`) on a local cluster or a running one; the run store stays
+the only place results live: a task trains and stores its run (under its claim, :mod:`~aniso.runs.claims`) and
+the driver reads the record back from the store. A Ray task's record is bit for bit the serial one (same
+configuration, same torch thread count, same environment); only its times differ.
+"""
 
 from __future__ import annotations
 
 from typing import Iterable
 
-from .config import RunConfig
-from .store import RunRecord, stored
+from .config import RunConfig, config_id
+from .store import RunRecord, find, read_dirs, stored, warn_other_versions
 from .training import run
 
 __all__ = ["run_many"]
 
 
-def run_many(configs: Iterable[RunConfig], progress: bool = True, extra_meta=None) -> list[RunRecord]:
+def run_many(configs: Iterable[RunConfig], progress: bool = True, extra_meta=None, workers: int | None = None,
+             ray_address: str | None = None) -> list[RunRecord]:
     """Run (or load) several configurations with one overall progress bar; records in the order given.
 
-    ``extra_meta``: ``None``, or one dict per configuration stored with its record.
+    ``extra_meta``: ``None``, or one dict per configuration stored with its record. ``workers`` > 1 or
+    ``ray_address`` (``"host:port"`` of a cluster started with ``ray start``, or ``"auto"``) trains the missing
+    runs in parallel through Ray, at most ``workers`` at once; a configuration given twice trains once. Every run
+    that fails is reported with its configuration and traceback, and once the others have finished
+    :class:`~aniso.runs.cluster.RunsFailed` lists them all.
     """
-    from tqdm.auto import tqdm
+    from .cluster import parallel
 
     configs = list(configs)
     metas = list(extra_meta) if extra_meta is not None else [None] * len(configs)
+    if len(metas) != len(configs):
+        raise ValueError(f"run_many: extra_meta has {len(metas)} entries for {len(configs)} configurations")
+    if not parallel(workers, ray_address):
+        return _serial(configs, metas, progress)
+    from .cluster import connected
+
+    with connected(workers, ray_address, threads=max((c.threads for c in configs), default=1)):
+        return _parallel(configs, metas, progress, workers)
+
+
+def _serial(configs: list[RunConfig], metas: list, progress: bool) -> list[RunRecord]:
+    from tqdm.auto import tqdm
+
     todo = sum(not stored(c) for c in configs)
     out = []
     with tqdm(total=len(configs), desc=f"runs ({todo} to train)", disable=not progress) as bar:
@@ -27,3 +52,40 @@ def run_many(configs: Iterable[RunConfig], progress: bool = True, extra_meta=Non
             out.append(run(c, progress=progress, extra_meta=m))
             bar.update(1)
     return out
+
+
+def _train_one(config: RunConfig, meta: dict | None, expected: str) -> str:
+    """What a Ray task does: train and store one run (or find it stored); returns its id."""
+    from .cluster import check_same_run
+
+    check_same_run(config, expected)
+    run(config, progress=False, extra_meta=meta)
+    return expected
+
+
+def _parallel(configs: list[RunConfig], metas: list, progress: bool, workers: int | None) -> list[RunRecord]:
+    """Dispatch every distinct missing run; then read every record, in the order given, from the store."""
+    from .cluster import RunsFailed, sweep
+
+    ids = [config_id(c) for c in configs]
+    first = {}
+    for i, rid in enumerate(ids):
+        first.setdefault(rid, i)
+    missing = [i for rid, i in first.items() if find(rid) is None]
+    tasks = [(configs[i], (configs[i], metas[i], ids[i])) for i in missing]
+    outcomes = sweep(_train_one, tasks, workers, progress, desc="runs", done=len(first) - len(missing))
+    failures = [(c, o.error) for (c, _), o in zip(tasks, outcomes) if not o.ok]
+    if failures:
+        raise RunsFailed(failures, len(first))
+    return [_load(rid) for rid in ids]
+
+
+def _load(rid: str) -> RunRecord:
+    """A record a task stored, read back here (not retrained: a missing one means the store is not shared)."""
+    if find(rid) is None:
+        raise FileNotFoundError(f"run {rid} was trained by a Ray task but is not in the store here "
+                                f"({', '.join(map(str, read_dirs()))}): every node must write to the same, shared "
+                                f"run store (ANISO_RUNS_DIR) and cache (ANISO_CACHE)")
+    record = RunRecord.load(rid)
+    warn_other_versions(record)
+    return record

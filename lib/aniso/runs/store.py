@@ -14,7 +14,9 @@ lookups also search the folders in ``ANISO_READ_RUNS`` (``os.pathsep``
 separated), so an ad-hoc notebook run that writes into a scratch folder still
 reuses the committed runs without adding files to ``results/``.
 Checkpoints and generated data live in the cache (``ANISO_CACHE``, default
-``<repo>/.cache/aniso``, never in git).
+``<repo>/.cache/aniso``, never in git). A run in training holds a claim in
+``<runs_dir>/claims/`` (:mod:`~aniso.runs.claims`). Workers on several
+machines must see the same store and cache: one shared filesystem.
 """
 
 from __future__ import annotations

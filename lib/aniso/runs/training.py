@@ -9,8 +9,11 @@ numbers. Every record keeps a fingerprint of its initial weights and of its
 first epoch's sample order, so that comparisons can check that two methods
 really were paired.
 
-Checkpoints: after an epoch, when the last one is older than
-:func:`checkpoint_every`. Failures: a run that raises removes its partial checkpoint; only an
+Concurrency: a run is trained under a claim (:mod:`~aniso.runs.claims`), so two workers (processes, Ray
+tasks, notebooks) never train the same run at once: the second waits for the first one's record.
+
+Checkpoints: after an epoch, when the last one is older than :func:`checkpoint_every`.
+Failures: a run that raises removes its partial checkpoint; only an
 interruption (``KeyboardInterrupt``, or :class:`Interrupt` raised from
 ``on_epoch_end``) keeps it for a resume. Temporary files that a killed
 process left beside a checkpoint are removed when the run starts again.
@@ -29,6 +32,7 @@ from typing import Callable
 import numpy as np
 
 from ..files import atomic_path
+from .claims import acquire
 from .config import BALANCING, RunConfig, check_config, config_id, resolve_device, resolve_precision
 from .data import RunData, load_run_data, prepare_data
 from .evaluation import evaluate, predict
@@ -70,9 +74,26 @@ def run(config: RunConfig, progress: bool = True, force: bool = False,
 
         if not torch.cuda.is_available():
             raise RuntimeError(f"run {rid} is not in the store and needs CUDA ({config.device}), which is not available")
+    # one worker at a time: wait while another trains it; its record may then be all we need
+    claim = acquire(rid, done=lambda: keep and not force and find(rid) is not None)
+    if claim is None:
+        return RunRecord.load(rid)
+    with claim:
+        return _train_claimed(config, rid, device, progress, force, on_epoch_end, extra_meta or {}, keep, claim)
+
+
+def _train_claimed(config: RunConfig, rid: str, device: str, progress: bool, force: bool, on_epoch_end,
+                   extra_meta: dict, keep: bool, claim) -> RunRecord:
+    """Train under ``claim`` (touched at every epoch end), store the record, remove the checkpoint."""
+
+    def epoch_end(epoch: int, row: dict) -> None:
+        claim.refresh()
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, row)
+
     ckpt_dir = checkpoint_dir(rid)
     try:
-        record = _train(config, rid, device, progress, force, on_epoch_end, extra_meta or {})
+        record = _train(config, rid, device, progress, force, epoch_end, extra_meta)
     except (Interrupt, KeyboardInterrupt):
         raise
     except BaseException:

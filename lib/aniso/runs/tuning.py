@@ -33,7 +33,8 @@ from .config import RunConfig, config_id
 from .profiles import Tuning, get_profile, make_config
 from .store import read_dirs, runs_dir
 
-__all__ = ["TuningResult", "tuning_configs", "tune_lr", "tuned_config", "TUNING_DATASET"]
+__all__ = ["TuningResult", "tuning_configs", "tune_lr", "tune_many", "tuned_config", "TUNING_DATASET", "pending", "score",
+           "store_result"]
 
 #: The data set every tuning runs on.
 TUNING_DATASET = "300w"
@@ -68,7 +69,8 @@ def tuning_configs(config: RunConfig, profile: str) -> list[RunConfig]:
     grid = tuning.grids[config.optimizer]
     base = make_config(profile, dataset=TUNING_DATASET, loss=config.loss, loss_params=config.loss_params,
                        optimizer=config.optimizer, device=config.device, precision=config.precision,
-                       threads=config.threads, evaluate="val", epochs=tuning.epochs, seed=tuning.seed)
+                       threads=config.threads, evaluate="val", epochs=tuning.epochs, seed=tuning.seed,
+                       **tuning.settings)
     return [base.replace(lr=float(lr)) for lr in grid]
 
 
@@ -92,7 +94,7 @@ def _load(key: str) -> TuningResult | None:
     return None
 
 
-def _score(config: RunConfig, progress: bool) -> float:
+def score(config: RunConfig, progress: bool = False) -> float:
     """Validation NME of one grid point (``inf`` when its loss diverges)."""
     from ..data import dataset_spec
     from .data import VAL_SUBSET
@@ -107,24 +109,86 @@ def _score(config: RunConfig, progress: bool) -> float:
     return value if math.isfinite(value) else math.inf
 
 
+def _score_task(config: RunConfig, expected: str) -> float:
+    """What a Ray task does for one grid point: :func:`score`, once sure it is the driver's run."""
+    from .cluster import check_same_run
+
+    check_same_run(config, expected)
+    return score(config, False)
+
+
 def tune_lr(config: RunConfig, profile: str, progress: bool = True) -> TuningResult:
     """The tuned learning rate for ``config``'s loss and optimiser (trained once, then read from the store)."""
     configs = tuning_configs(config, profile)
-    key = _key(configs)
-    found = _load(key)
+    found = _load(_key(configs))
     if found is not None:
         return found
     t0 = time.time()
-    scores = [_score(c, progress) for c in configs]
+    scores = [score(c, progress) for c in configs]
+    return store_result(config, configs, scores, time.time() - t0)
+
+
+def store_result(config: RunConfig, configs: list[RunConfig], scores: list[float], seconds: float) -> TuningResult:
+    """Choose the rate with the lowest score (ties: the lower rate) and write the result to the store."""
     if all(math.isinf(s) for s in scores):
         raise FloatingPointError(f"learning-rate tuning for {config.loss} with {config.optimizer}: every rate of the "
                                  f"grid {[c.lr for c in configs]} diverged; widen the profile's grid")
     best = min(range(len(scores)), key=lambda i: (scores[i], configs[i].lr))
+    key = _key(configs)
     result = TuningResult(key, config.loss, dict(config.loss_params), config.optimizer, TUNING_DATASET,
                           configs[0].epochs, configs[0].seed, [c.lr for c in configs], scores, configs[best].lr,
-                          time.time() - t0)
+                          seconds)
     atomic_write(runs_dir() / "tuning" / f"{key}.json", json.dumps(asdict(result), indent=1))
     return result
+
+
+def tune_many(configs, profile: str, progress: bool = True, workers: int | None = None,
+              ray_address: str | None = None) -> list[TuningResult]:
+    """:func:`tune_lr` for each configuration (in order), the grids of every distinct problem trained at once.
+
+    Serial (``workers`` None or 1, no address) is :func:`tune_lr` one after the other. Otherwise every grid
+    point of every (loss, optimiser) problem not yet stored is a Ray task (:func:`~aniso.runs.cluster.sweep`),
+    scored as :func:`tune_lr` scores it, and each result is stored exactly as :func:`tune_lr` stores it (same
+    key, same JSON; ``seconds`` is the grid's training time summed over its points), so that later calls find
+    it. Failed grid points (other than a diverging loss, which scores ``inf``) raise
+    :class:`~aniso.runs.cluster.RunsFailed` after the others finished.
+    """
+    from .cluster import parallel
+
+    configs = list(configs)
+    if parallel(workers, ray_address):
+        problems = pending(configs, profile)
+        if problems:
+            _tune_parallel(problems, progress, workers, ray_address)
+    return [tune_lr(c, profile, progress) for c in configs]
+
+
+def pending(configs, profile: str) -> list[tuple[RunConfig, list[RunConfig]]]:
+    """The distinct (loss, optimiser) problems of ``configs`` not tuned yet: ``(config, its grid's runs)`` each.
+
+    For any executor: score every grid run (:func:`score`), then :func:`store_result` each problem.
+    """
+    problems: dict = {}
+    for c in configs:
+        grid = tuning_configs(c, profile)
+        if _load(_key(grid)) is None:
+            problems.setdefault(_key(grid), (c, grid))
+    return list(problems.values())
+
+
+def _tune_parallel(problems: list, progress: bool, workers: int | None, ray_address: str | None) -> None:
+    """Score every grid point of ``problems`` (``(config, grid)`` pairs) as Ray tasks; store each result."""
+    from .cluster import RunsFailed, connected, sweep
+
+    tasks = [(g, (g, config_id(g))) for _, grid in problems for g in grid]
+    with connected(workers, ray_address, threads=max(c.threads for c, _ in tasks)):
+        outcomes = iter(sweep(_score_task, tasks, workers, progress, desc="tuning runs"))
+    scored = [[next(outcomes) for _ in grid] for _, grid in problems]
+    failures = [(g, o.error) for (_, grid), outs in zip(problems, scored) for g, o in zip(grid, outs) if not o.ok]
+    if failures:
+        raise RunsFailed(failures, len(tasks))
+    for (c, grid), outs in zip(problems, scored):
+        store_result(c, grid, [o.value for o in outs], sum(o.seconds for o in outs))
 
 
 def tuned_config(config: RunConfig, profile: str, progress: bool = True) -> tuple[RunConfig, dict]:
