@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from aniso import suite
-from aniso.runs import RunConfig, RunsFailed, config_id, make_config, run, run_many, training
+from aniso.runs import RunConfig, RunsFailed, config_id, make_config, run_many, training
 from aniso.runs import claims, cluster
 from aniso.runs.store import RunRecord, checkpoint_dir, find
 
@@ -36,6 +36,7 @@ def cache(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("ANISO_CACHE", str(base / "cache"))
     mp.setenv("ANISO_CLAIM_EXPIRY", EXPIRY)
+    mp.setenv("ANISO_CHECKPOINT_EVERY", "0")  # a checkpoint after every epoch: the killed-run test needs one
     mp.delenv("ANISO_READ_RUNS", raising=False)
     yield base
     mp.undo()

@@ -32,8 +32,8 @@ from .store import cache_dir, read_dirs, runs_dir
 __all__ = ["parallel", "connected", "resources", "worker_env", "check_same_run", "Outcome", "RunsFailed", "sweep"]
 
 #: Passed on to every task when set here: the store, the cache, claims, OpenMP and BLAS threads.
-PASSED_ENV = ("ANISO_CLAIM_EXPIRY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-              "CUBLAS_WORKSPACE_CONFIG")
+PASSED_ENV = ("ANISO_CLAIM_EXPIRY", "ANISO_CHECKPOINT_EVERY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+              "OPENBLAS_NUM_THREADS", "CUBLAS_WORKSPACE_CONFIG")
 
 
 def parallel(workers: int | None, ray_address: str | None) -> bool:
