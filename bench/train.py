@@ -123,7 +123,7 @@ def main(argv=None) -> int:
     bf16_ok = resolve_precision("auto", args.device) == "bf16"
     with tempfile.TemporaryDirectory() as tmp:
         root = generate("300w", Path(tmp) / "300w", scale=args.faces, image_size=max(128, max(args.sizes) * 5 // 4),
-                        progress=False)
+                        progress=False, workers=os.cpu_count() or 1)
         records = open_dataset("300w", root, "train")
         rows = []
         for arch in args.archs:

@@ -34,6 +34,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lib"))
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "lib"), os.environ.get("PYTHONPATH")) if p)
 
 
 def log(out: Path, msg: str) -> None:
@@ -143,8 +144,10 @@ def converged(out: Path, args) -> None:
     for nb in args.notebooks:
         for key, (cell, cfgs, _) in suite.plan(nb, profile=profile, device=args.device, progress=False).items():
             planned[key] = [c.replace(num_workers=args.loader_workers) for c in cfgs]
-    order = [c for cfgs in planned.values() for c in cfgs]
-    train(out, list(dict.fromkeys(order)), args.workers, deadline)
+    from aniso.runs import config_id
+
+    distinct = {config_id(c): c for cfgs in planned.values() for c in cfgs}  # cells shared by notebooks, once
+    train(out, list(distinct.values()), args.workers, deadline)
 
 
 def pack(out: Path, store: Path) -> None:
@@ -168,8 +171,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True, help="what comes back: env, bench, log, the packed store (a few files)")
     ap.add_argument("--work", default="/tmp/gpu-session", help="the store and the cache (generated data, checkpoints)")
     ap.add_argument("--deadline", type=float, default=520.0, help="seconds after which no new run starts")
-    ap.add_argument("--workers", type=int, default=4, help="runs at a time on the GPU")
-    ap.add_argument("--loader-workers", type=int, default=3, help="loader processes per run")
+    ap.add_argument("--workers", type=int, default=5, help="runs at a time on the GPU")
+    ap.add_argument("--loader-workers", type=int, default=2, help="loader processes per run")
     ap.add_argument("--paper-epochs", type=int, default=2)
     ap.add_argument("--notebooks", nargs="+", default=["table1", "table4", "table5", "figure2"])
     ap.add_argument("--tiny", action="store_true", help="smoke-sized, on the CPU: to test this script")
