@@ -60,6 +60,7 @@ def environment(out: Path) -> dict:
 
 
 def bench(out: Path, tiny: bool) -> None:
+    log(out, "bench")
     args = (["--device", "cpu", "--archs", "resnet18", "--sizes", "32", "--steps", "3", "--batch", "8",
              "--faces", "0.02"] if tiny else
             ["--device", "cuda", "--archs", "resnet18", "resnet50", "--sizes", "128", "256", "--batch", "64",
@@ -183,8 +184,19 @@ def main(argv=None) -> int:
     store = work / "runs"
     os.environ.update(ANISO_RUNS_DIR=str(store), ANISO_READ_RUNS="", ANISO_CACHE=str(work / "cache"))
     log(out, f"environment: {environment(out)}")
-    bench(out, args.tiny)
-    log(out, "bench done")
+    for step in (lambda: bench(out, args.tiny), lambda: paper_run(out, args), lambda: converged(out, args)):
+        try:  # a step that breaks is logged; the next ones still run and what exists comes back
+            step()
+        except Exception:
+            import traceback
+
+            log(out, f"STEP FAILED:\n{traceback.format_exc()}")
+    pack(out, store)
+    log(out, "packed")
+    return 0
+
+
+def paper_run(out: Path, args) -> None:
     from aniso.runs import make_config, run
 
     paper = make_config("smoke" if args.tiny else "paper", dataset="300w", epochs=args.paper_epochs,
@@ -192,10 +204,6 @@ def main(argv=None) -> int:
     rec = run(paper, progress=False)
     log(out, f"paper profile, {paper.epochs} epochs: {rec.id} {rec.meta['train_seconds']:.0f} s, "
              f"{rec.meta['images_per_second']:.0f} img/s, full NME {100 * rec.metrics['full']['inter_pupil']['nme']:.2f}%")
-    converged(out, args)
-    pack(out, store)
-    log(out, "packed")
-    return 0
 
 
 if __name__ == "__main__":
