@@ -84,7 +84,7 @@ def loop(records, arch: str, size: int, batch: int, steps: int, device: str, wor
     ds = FaceDataset(records, get_scheme("300w"), input_size=size, train=True, augment=AUGMENTATIONS["light"])
     ds.prefetch(progress=False)
     loader = make_loader(ds, batch_size=batch, num_workers=workers, pin_memory=device.startswith("cuda"))
-    it = iter(loader)
+    it = _batches(loader)
     for _ in range(3):
         train_step(model, loss_fn, opt, next(it), device, amp)
     _sync(device)
@@ -95,6 +95,12 @@ def loop(records, arch: str, size: int, batch: int, steps: int, device: str, wor
         n += len(b["image"])
     _sync(device)
     return n / (time.perf_counter() - t)
+
+
+def _batches(loader):
+    """The loader's batches, epoch after epoch (a small set still feeds any number of steps)."""
+    while True:
+        yield from loader
 
 
 def worker_rate(records, size: int, n: int = 400) -> float:

@@ -131,6 +131,7 @@ def train(out: Path, configs: list, workers: int, deadline: float) -> list:
 
 def converged(out: Path, args) -> None:
     from aniso import suite
+    from aniso.runs import config_id
 
     profile = "smoke" if args.tiny else "converged"
     deadline = START + args.deadline
@@ -140,13 +141,16 @@ def converged(out: Path, args) -> None:
                                                   progress=False).items():
             cells[key] = configs
     configs = [c.replace(num_workers=args.loader_workers) for cfgs in cells.values() for c in cfgs]
+    from aniso.runs import prepare_data, tuning
+
+    for c in {config_id(c): c for c in configs + [t for c in configs[:1] for t in tuning.tuning_configs(c, profile)]
+              }.values():  # every data set once, here, before the workers start
+        prepare_data(c, progress=False)
     tune(out, configs, profile, args.workers, deadline)
     planned = {}
     for nb in args.notebooks:
         for key, (cell, cfgs, _) in suite.plan(nb, profile=profile, device=args.device, progress=False).items():
             planned[key] = [c.replace(num_workers=args.loader_workers) for c in cfgs]
-    from aniso.runs import config_id
-
     distinct = {config_id(c): c for cfgs in planned.values() for c in cfgs}  # cells shared by notebooks, once
     train(out, list(distinct.values()), args.workers, deadline)
 

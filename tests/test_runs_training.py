@@ -208,3 +208,29 @@ def test_diverging_rates_score_infinity(aniso_store):
     with pytest.raises(FloatingPointError, match="lower learning rate"):
         run(cfg(loss="l2", optimizer="sgd", lr=1e6, epochs=1), progress=False)
     assert tuning.score(cfg(loss="l2", optimizer="sgd", lr=1e6, epochs=1, evaluate="val"), False) == float("inf")
+
+
+def test_workers_that_start_together_generate_a_synthetic_set_once(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from aniso.runs import data as run_data
+    from aniso.synthetic import generate as real_generate
+
+    monkeypatch.setenv("ANISO_CACHE", str(tmp_path / "cache"))
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        time.sleep(0.5)  # long enough for the other worker to arrive while this one generates
+        return real_generate(*args, **kwargs)
+
+    monkeypatch.setattr("aniso.synthetic.generate", counting)
+    c = cfg(synth_scale=0.004, synth_image_size=48)
+    roots = []
+    workers = [threading.Thread(target=lambda: roots.append(run_data.prepare_data(c, progress=False))) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert calls == ["300w"] and roots[0] == roots[1] and (roots[0] / "synthetic_truth.npz").exists()

@@ -208,8 +208,9 @@ def plan(notebook: str, profile: str = "default", runs: int | None = None, seed:
     cells = notebook_cells(notebook, profile, **cell_params)
     out = {}
     for key, cell in cells.items():
+        settings = {"epochs": epochs, **cell.settings}  # a cell's own epochs (the budget curve) win
         configs = [make_config(profile, dataset=cell.dataset, loss=cell.loss, root=data_roots.get(cell.dataset), seed=s,
-                               epochs=epochs, device=device, **cell.settings) for s in seeds(profile, runs, seed)]
+                               device=device, **settings) for s in seeds(profile, runs, seed)]
         out[key] = [cell, configs, [None] * len(configs)]
     for ds in {c.dataset for c in cells.values()}:
         check_root(next(cfgs[0] for cell, cfgs, _ in out.values() if cell.dataset == ds), progress=progress)

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from dataclasses import dataclass
@@ -51,14 +52,21 @@ def prepare_data(config: RunConfig, progress: bool = True) -> Path:
     from ..synthetic import generate
 
     root = synthetic_root(config)
-    if not (root / TRUTH_FILE).exists():
-        if root.exists():  # an earlier generation died half-way: start again
-            shutil.rmtree(root)
-        root.parent.mkdir(parents=True, exist_ok=True)
-        # every core draws faces: the tree does not depend on how many
-        generate(config.dataset, root, seed=config.synth_seed, scale=config.synth_scale,
-                 image_size=config.synth_image_size, progress=progress, noise_scale=config.synth_noise,
-                 workers=os.cpu_count() or 1)
+    if (root / TRUTH_FILE).exists():
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    # Workers that start together (Ray tasks, processes) need the same set: one generates it, the others wait
+    # on the lock and then find it (measured on a GPU lease: five processes generating one set at once took
+    # minutes instead of seconds).
+    with open(root.parent / f".{root.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / TRUTH_FILE).exists():
+            if root.exists():  # an earlier generation died half-way: start again
+                shutil.rmtree(root)
+            # every core draws faces: the tree does not depend on how many
+            generate(config.dataset, root, seed=config.synth_seed, scale=config.synth_scale,
+                     image_size=config.synth_image_size, progress=progress, noise_scale=config.synth_noise,
+                     workers=os.cpu_count() or 1)
     return root
 
 

@@ -73,13 +73,13 @@ PROFILES: dict[str, Profile] = {
     "default": Profile(
         "default", runs=3,
         description=("the default: synthetic 300W at release size (smaller WFLW and AFLW), ResNet18 at 64 px, "
-                     "3 epochs, bf16 on two CPU cores; supplementary studies on half the 300W training set"),
+                     "3 epochs, bf16 on two CPU cores; tuning and supplementary studies on 30% of the 300W training set"),
         settings=dict(arch="resnet18", input_size=64, epochs=3, batch_size=32, synth_scale=1.0,
                       synth_image_size=128, augment="light", threads=2),
         per_dataset={"wflw": dict(synth_scale=0.12), "aflw": dict(synth_scale=0.04)},
         grids=dict(_SHARED_GRIDS, archs=("resnet18", "resnet50", "densenet121"), budget_epochs=(1, 2)),
-        tuning=Tuning(grids=_LR_GRIDS, epochs=1, settings=dict(synth_scale=0.4)),
-        study=dict(synth_scale=0.4)),
+        tuning=Tuning(grids=_LR_GRIDS, epochs=1, settings=dict(synth_scale=0.3)),
+        study=dict(synth_scale=0.3)),
     "converged": Profile(
         "converged", runs=3,
         description="for a GPU: synthetic sets at release size, ResNet18 at 128 px, 20 epochs, 3 seeds",

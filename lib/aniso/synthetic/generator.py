@@ -117,7 +117,9 @@ def generate(
     ``noise.along`` only (0: no along-contour noise; across-contour and corner
     noise unchanged; 1: the tree is the same as without it). Both are recorded
     in ``synthetic_info.json`` (``noise`` as given, ``noise_scale`` beside it).
-    ``workers`` processes draw the faces (the tree does not depend on it).
+    ``workers`` processes draw the faces (the tree does not depend on it); they
+    are spawned, so a script that calls this with ``workers > 1`` must guard
+    its entry point with ``if __name__ == "__main__":``.
     ``out_dir`` must not exist or be empty, unless ``force`` (then its
     old content is replaced once the new tree is complete). Raises
     ``FileExistsError`` for a non-empty ``out_dir`` without ``force`` and
