@@ -22,13 +22,15 @@ $(STAMP): requirements.txt pyproject.toml
 reproduce: $(STAMP)
 	$(PY) ci/run_notebooks.py --profile $(PROFILE) --out results
 
-# Unit tests (a committed run re-created bit for bit among them), every notebook on the smoke profile through
-# papermill, two of them again through nbval against a fresh store, then the numbers the notebooks wrote
-# checked against their runs.
+# Unit tests (a committed run re-created bit for bit among them); every notebook on the smoke profile through
+# papermill, the comparison notebooks with the user loss of examples/ beside the built-in ones; two notebooks
+# again through nbval against a fresh store; then the numbers the notebooks wrote checked against their runs.
+USER_LOSS := ["my_losses:corner_weighted_l1"]
 test: $(STAMP)
 	$(PY) -m pytest -q tests
-	$(PY) ci/run_notebooks.py --profile smoke --out ci/out --nbval table4 figure2
-	ANISO_NOTEBOOK_RESULTS=ci/out $(PY) -m pytest -q tests/notebooks
+	PYTHONPATH=examples $(PY) ci/run_notebooks.py --profile smoke --out ci/out --nbval table4 figure2 \
+		-p extra_losses '$(USER_LOSS)'
+	PYTHONPATH=examples ANISO_NOTEBOOK_RESULTS=ci/out $(PY) -m pytest -q tests/notebooks
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests

@@ -104,8 +104,10 @@ def run_all(nbs: list[Path], declared: dict, args, out: Path, env: dict) -> dict
     timings = {}
     for i, nb in enumerate(nbs, 1):
         target = out / "notebooks" / nb.name
+        # a folder inside the repository goes in relative to it: the saved notebook names no path of this machine
+        where = os.path.relpath(out, REPO) if out.is_relative_to(REPO) else str(out)
         cmd = [sys.executable, "-m", "papermill", str(nb), str(target), "--kernel", "python3", "--cwd", str(REPO),
-               "-p", "profile", args.profile, "-p", "results_dir", str(out), "--log-output", "--no-progress-bar"]
+               "-p", "profile", args.profile, "-p", "results_dir", where, "--log-output", "--no-progress-bar"]
         for name, value in args.param:  # each notebook gets the parameters it declares
             if name in declared[nb]:
                 cmd += ["-y", f"{name}: {'null' if value in ('None', 'none') else value}"]

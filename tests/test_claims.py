@@ -143,3 +143,15 @@ def test_geometry_reads_the_ratio_interval():
     assert judging.judge(c, {"300w/l2": []}, {"geometry": geo}).status == "contradicted"
     truth = claims.Claim("G.2", "figure1", "along", "geometry", a="300w/l2", against="truth")
     assert judging.judge(truth, {"300w/l2": []}, {"geometry": geo}) is None
+
+
+def test_best_of_the_family_names_the_winner():
+    c = claims.Claim("F.1", "table6", "best", "best_of", cells=("300w/anisotropic", "300w/anisotropic_wing",
+                                                                   "300w/learned_anisotropic"),
+                     subset="full", norm="inter_pupil")
+    recs = {"300w/anisotropic": cell(0.003), "300w/anisotropic_wing": cell(0.0), "300w/learned_anisotropic": cell(0.006)}
+    v = judging.judge(c, recs)
+    assert v.claim.startswith("anisotropic Wing is the best") and v.claim.endswith("beats Anisotropic")
+    assert v.status == "reproduced"
+    recs["300w/anisotropic"] = cell(-0.003)  # the paper's loss best: compared with the runner-up
+    assert judging.judge(c, recs).claim.endswith("beats anisotropic Wing")

@@ -34,6 +34,11 @@ def test_injected_unknown_parameter_fails():
         check_parameters(ns)
 
 
+def test_without_a_history_the_known_parameters_are_read():
+    ns = {"profile": "smoke", "runs": 2, "other": 1}  # nbval runs cells without an input history
+    assert check_parameters(ns) == {"profile": "smoke", "runs": 2}
+
+
 def test_without_papermill_nothing_to_check():
     ns = {"In": ["", "import x", DECLARED, "params = check_parameters(globals())"], "profile": "default", "runs": None}
     assert check_parameters(ns) == {"profile": "default", "runs": None}
@@ -66,6 +71,9 @@ def test_notebook_house_style(path):
     for line in src.splitlines():
         assert line.count("=") == 1 and "#" in line, f"{path.name}: parameter line needs one '=' and a comment: {line}"
     assert 'results_dir: str = "scratch"' in src, "ad-hoc runs must write to the scratch folder by default"
+    from aniso.notebook import _KNOWN
+
+    assert set(declared_names(src)) <= set(_KNOWN), "a kernel without history (nbval) must still find every parameter"
     code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
     assert "\ndef " not in "\n" + code
     assert not any(c.get("outputs") for c in cells if c["cell_type"] == "code")

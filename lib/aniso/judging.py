@@ -13,6 +13,7 @@ every run's fingerprint). Otherwise the unpaired rule applies.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from . import stats
 from .claims import Claim, claims_for
 from .data import dataset_spec
 from .reporting import write_section
+from .suite import loss_label
 from .verdicts import Verdict
 
 __all__ = ["judge", "judge_section", "nme_matrix", "METHOD_LINES"]
@@ -153,7 +155,10 @@ def _judge_best(claim: Claim, recs: dict, context: dict) -> Verdict:
         order = sorted(claim.cells, key=lambda k: nme_matrix(recs[k], subset, norm, claim.against).mean())
         best, ref = order[0], (claim.cells[0] if order[0] != claim.cells[0] else order[1])
         ra, kb = recs[best], ref
-        text = f"best of the family: {best}; compared with {ref}"
+        text = f"ranking by mean NME: {', '.join(loss_label(k.split('/')[1]) for k in order)}"
+        named = (f"{loss_label(best.split('/')[1])} is the best of the anisotropic family on "
+                 f"{dataset_spec(best.split('/')[0]).label} and beats {loss_label(ref.split('/')[1])}")
+        claim = replace(claim, text=named)
     a, b = _matrices(claim, ra, recs[kb])
     paired, note = _pairing(ra, recs[kb])
     res = stats.compare(a, b, paired=paired)
@@ -203,6 +208,6 @@ def judge_section(session, title: str, body: str, context: dict | None = None, r
     verdicts = [v for c in claims_for(session.notebook, session.profile, extra)
                 if (v := judge(c, session.records, context)) is not None]
     meta = dict(profile=session.profile, data=session.source, seeds=session.runs(), runs=session.run_ids(),
-                report_lines=list(report_lines), method_lines=METHOD_LINES)
+                extra_losses=list(extra), report_lines=list(report_lines), method_lines=METHOD_LINES)
     write_section(session.results, session.notebook, title, body, verdicts, meta=meta)
     return verdicts

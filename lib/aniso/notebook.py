@@ -39,16 +39,24 @@ def declared_names(source: str) -> list[str]:
     return names
 
 
+# The parameters the notebooks declare, for a kernel that keeps no input history (nbval runs cells without it):
+# then the declared cell cannot be read back, and these names are taken from the namespace instead.
+_KNOWN = ("profile", "runs", "epochs", "device", "seed", "results_dir", "progress", "data_root_300w", "data_root_wflw",
+          "data_root_aflw", "extra_losses", "a", "b", "a_values", "b_values", "archs", "show_epochs", "target_nme")
+
+
 def check_parameters(namespace: dict) -> dict:
     """Fail on injected parameters that the notebook does not declare; return ``{name: value}`` of the declared ones.
 
     ``namespace`` is the notebook's ``globals()``; its input history ``In``
     ends with the calling cell, preceded by papermill's injected cell (when
-    run by papermill) and, before that, the declared parameters cell.
+    run by papermill) and, before that, the declared parameters cell. Without
+    a history (a kernel that does not keep one), nothing can be checked and
+    the known parameter names are read from the namespace.
     """
     history = [c for c in namespace.get("In", []) if c.strip()]
     if len(history) < 2:
-        return {}
+        return {n: namespace[n] for n in _KNOWN if n in namespace}
     at = len(history) - 2
     injected = history[at].lstrip().startswith(_INJECTED_MARK)
     declared = declared_names(history[at - 1] if injected else history[at])

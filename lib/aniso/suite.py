@@ -29,7 +29,7 @@ from .topology import get_scheme
 
 __all__ = ["NOTEBOOKS", "PAPER_LOSSES", "FAMILY", "LOSS_LABELS", "ABLATION", "Cell", "cell_key", "loss_label",
            "notebook_cells", "plan", "prepare", "records", "seeds", "grid", "source_label", "roots", "describe",
-           "synthetic_set", "study_settings",
+           "synthetic_set", "study_settings", "tuning_base",
            "dataset_spec", "get_scheme"]
 
 #: Every notebook, in the paper's order: the order the suite runs them, the report lists them and the README's
@@ -216,12 +216,12 @@ def plan(notebook: str, profile: str = "default", runs: int | None = None, seed:
         check_root(next(cfgs[0] for cell, cfgs, _ in out.values() if cell.dataset == ds), progress=progress)
     for key, (cell, configs, _) in out.items():
         if tune and _tuned(cell, profile):
-            tuned = [tuned_config(_tuning_base(cell, c), profile, progress) for c in configs]
+            tuned = [tuned_config(tuning_base(cell, c), profile, progress) for c in configs]
             out[key] = [cell, [c.replace(lr=t[0].lr) for c, t in zip(configs, tuned)], [t[1] for t in tuned]]
     return {k: tuple(v) for k, v in out.items()}
 
 
-def _tuning_base(cell: Cell, config: RunConfig) -> RunConfig:
+def tuning_base(cell: Cell, config: RunConfig) -> RunConfig:
     """The configuration whose tuned learning rate a cell uses (its own, or its loss's with default parameters)."""
     return config.replace(loss_params=with_loss_defaults(config.loss, {})) if cell.tune_defaults else config
 
@@ -251,7 +251,7 @@ def prepare(plans: dict[str, dict], workers: int | None = None, ray_address: str
     to_tune: dict[str, list[RunConfig]] = {}
     for nb, kw in plans.items():
         profile = kw.get("profile", "default")
-        to_tune.setdefault(profile, []).extend(_tuning_base(cell, c) for cell, cfgs, _ in untuned[nb].values()
+        to_tune.setdefault(profile, []).extend(tuning_base(cell, c) for cell, cfgs, _ in untuned[nb].values()
                                                if _tuned(cell, profile) for c in cfgs)
     with connected(workers, ray_address, threads) if parallel(workers, ray_address) else nullcontext():
         for profile, cfgs in to_tune.items():
