@@ -100,8 +100,8 @@ def _stored_runs(store: Path) -> int:
     return len(list(store.glob("*.json"))) + len(list((store / "tuning").glob("*.json")))
 
 
-def run_all(nbs: list[Path], declared: dict, args, out: Path, env: dict) -> dict:
-    timings = {}
+def run_all(nbs: list[Path], declared: dict, args, out: Path, env: dict, timings: dict) -> None:
+    """Execute the notebooks in order, each one's seconds into ``timings``; stop at the first that fails."""
     for i, nb in enumerate(nbs, 1):
         target = out / "notebooks" / nb.name
         # a folder inside the repository goes in relative to it: the saved notebook names no path of this machine
@@ -120,7 +120,6 @@ def run_all(nbs: list[Path], declared: dict, args, out: Path, env: dict) -> dict
         if proc.returncode != 0:
             raise SystemExit(f"FAILED: {nb.name} (executed copy with the error: {target})")
         print(f"    done in {timings[nb.stem]:.0f} s", flush=True)
-    return timings
 
 
 def train_parallel(nbs: list[Path], args, env: dict) -> int:
@@ -154,6 +153,19 @@ def train_parallel(nbs: list[Path], args, env: dict) -> int:
     return n
 
 
+def record_timings(out: Path, profile: str, seconds: dict, total: float, trained: int, resumed: bool) -> None:
+    """``OUT/timings.json``: the invocations that trained the store's runs (an invocation that finds them all
+    stored writes nothing). One that adds to a store it found partly filled (a resumed ``make reproduce``) is
+    appended to the earlier ones, so that the total is what training all of them took."""
+    path = out / "timings.json"
+    earlier = json.loads(path.read_text()) if resumed and path.exists() else {}
+    runs = [r for r in earlier.get("invocations", []) if earlier.get("profile") == profile]
+    runs.append({"seconds": seconds, "total_seconds": total, "new_runs": trained,
+                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    record = {"profile": profile, "invocations": runs, "total_seconds": round(sum(r["total_seconds"] for r in runs), 1)}
+    atomic_write(path, json.dumps(record, indent=1) + "\n")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", default="default", help="smoke | default | converged | paper (default: default)")
@@ -180,14 +192,13 @@ def main(argv=None) -> int:
                ANISO_RUNS_DIR=str(store), ANISO_READ_RUNS=str(committed) if store != committed else "")
     before = _stored_runs(store)
     t_all = time.time()
-    if args.workers is not None or args.ray_address is not None:
-        train_parallel(nbs, args, env)
-    timings = run_all(nbs, declared, args, out, env)
-    trained = _stored_runs(store) - before
-    if trained > 0:
-        record = {"profile": args.profile, "seconds": timings, "total_seconds": round(time.time() - t_all, 1),
-                  "new_runs": trained, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        atomic_write(out / "timings.json", json.dumps(record, indent=1) + "\n")
+    timings: dict = {}
+    try:
+        run_all(nbs, declared, args, out, env, timings)
+    finally:  # an invocation that fails half-way still trained what it trained: its time counts too
+        trained = _stored_runs(store) - before
+        if trained > 0:
+            record_timings(out, args.profile, timings, round(time.time() - t_all, 1), trained, resumed=before > 0)
     subprocess.run([sys.executable, "-m", "aniso.reporting", str(out)], cwd=REPO, env=env, check=True)
     print(f"all notebooks executed in {time.time() - t_all:.0f} s ({trained} new runs and tunings)", flush=True)
 

@@ -98,10 +98,13 @@ class TestReport:
     def test_timings_line_only_from_a_run_that_trained(self, tmp_path):
         reporting.write_section(tmp_path, "table1", "Table 1", "body", [], meta={"profile": "default"})
         assert "Wall time" not in reporting.build_report(tmp_path).read_text()
-        (tmp_path / "timings.json").write_text(json.dumps({"seconds": {"table1": 120.0}, "total_seconds": 120.0,
-                                                           "finished": "2026-11-27"}))
-        assert "Wall time of the `make reproduce` that trained these runs: 2.0 min" in \
-               reporting.build_report(tmp_path).read_text()
+        (tmp_path / "timings.json").write_text(json.dumps({"invocations": [
+            {"seconds": {"table1": 60.0}, "total_seconds": 60.0, "new_runs": 3, "finished": "2026-11-27T10:00"},
+            {"seconds": {"table2": 60.0}, "total_seconds": 60.0, "new_runs": 2, "finished": "2026-11-27T11:00"}],
+            "total_seconds": 120.0}))
+        text = reporting.build_report(tmp_path).read_text()
+        assert "Wall time of the `make reproduce` that trained these runs: 2.0 min (2 invocations:" in text
+        assert "2 runs and tunings in 1.0 min, finished 2026-11-27T11:00" in text
 
     def test_bad_status_raises(self):
         with pytest.raises(ValueError, match="status"):

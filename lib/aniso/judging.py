@@ -143,7 +143,7 @@ def _best_cell(keys, recs, subset, norm, against) -> str:
 def _judge_best(claim: Claim, recs: dict, context: dict) -> Verdict:
     if claim.kind == "best_b":
         paper_b = context.get("paper_b", 3.0)
-        at_b = [k for k in recs if k.endswith(f"b={paper_b:g}")]
+        at_b = [k for k in recs if recs[k][0].config.loss_params.get("b") == paper_b]
         other = [k for k in recs if k not in at_b]
         if not at_b or not other:
             raise ValueError(f"{claim.id}: the (a, b) grid needs cells at b = {paper_b:g} and at other b")

@@ -131,9 +131,11 @@ def _timing_line(d: Path) -> list[str]:
     if not (d / "timings.json").exists():
         return []
     t = json.loads((d / "timings.json").read_text())
-    per = ", ".join(f"{k} {v / 60:.1f}" for k, v in t.get("seconds", {}).items())
+    runs = t.get("invocations", [])
+    parts = "; ".join(f"{r['new_runs']} runs and tunings in {r['total_seconds'] / 60:.1f} min, finished {r['finished']}"
+                      for r in runs)
     return [f"- Wall time of the `make reproduce` that trained these runs: {t['total_seconds'] / 60:.1f} min "
-            f"({per} min), finished {t.get('finished', '?')}."]
+            f"({len(runs)} invocation{'s' * (len(runs) != 1)}: {parts})."]
 
 
 def build_report(results_dir: str | Path) -> Path:

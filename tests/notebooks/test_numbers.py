@@ -125,7 +125,7 @@ def test_ab_sweep(store):
     for a, row in t.iterrows():
         for col, value in row.items():
             b = float(col.split("=")[1])
-            rec = recs[suite.cell_key("300w", "anisotropic", a=float(a), b=b)]
+            rec = recs[suite.cell_key("300w", "anisotropic", a=float(a), b=b, **suite.study_settings(PROFILE))]
             assert value == pytest.approx(expected(rec, "full", "inter_pupil"), abs=1e-6)
 
 
