@@ -194,6 +194,8 @@ def main(argv=None) -> int:
     t_all = time.time()
     timings: dict = {}
     try:
+        if args.workers is not None or args.ray_address is not None:
+            train_parallel(nbs, args, env)
         run_all(nbs, declared, args, out, env, timings)
     finally:  # an invocation that fails half-way still trained what it trained: its time counts too
         trained = _stored_runs(store) - before
