@@ -85,13 +85,16 @@ def _clean_outputs(outputs: list) -> list:
 
 
 def clean_notebook(path: Path) -> None:
-    """Drop progress bars, execution metadata and this machine's paths from an executed notebook."""
+    """Drop progress bars, execution metadata, random cell ids and this machine's paths from an executed notebook."""
     nb = json.loads(path.read_text())
     nb["metadata"].pop("papermill", None)
     for cell in nb["cells"]:
+        if "injected-parameters" in cell["metadata"].get("tags", []):
+            cell["id"] = "injected-parameters"  # papermill draws a random id each run: a re-run would differ
         cell["metadata"].pop("papermill", None)
         cell["metadata"].pop("execution", None)
-        cell["outputs"] = _clean_outputs(cell.get("outputs", []))
+        if cell["cell_type"] == "code":
+            cell["outputs"] = _clean_outputs(cell["outputs"])
     text = json.dumps(nb, indent=1, ensure_ascii=False).replace(str(REPO), "<repo>") + "\n"
     atomic_write(path, text)
 

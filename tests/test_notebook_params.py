@@ -89,3 +89,39 @@ def papermill(tmp_path, *params, notebook="table1"):
     import os
 
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT, env={**os.environ, **env})
+
+
+def _runner():
+    """``ci/run_notebooks.py`` as a module (it is a script, not part of the package)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "ci" / "run_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_saved_notebook_is_valid_and_the_same_run_to_run(tmp_path):
+    import nbformat
+    runner = _runner()
+
+    def executed(cell_id: str) -> dict:  # what papermill leaves: a random id, timing metadata, a progress bar, paths
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_markdown_cell("# T", id="t-0"),
+                    nbformat.v4.new_code_cell("profile = 'smoke'", id=cell_id,
+                                              metadata={"tags": ["injected-parameters"], "papermill": {"duration": 1}}),
+                    nbformat.v4.new_code_cell("run()", id="t-2", outputs=[
+                        nbformat.v4.new_output("stream", name="stderr", text="epoch 1:  50%|#####     | 1/2\r"),
+                        nbformat.v4.new_output("stream", name="stdout", text=f"read {runner.REPO}/results\n")])]
+        nb.metadata["papermill"] = {"start_time": cell_id}
+        return nb
+
+    saved = []
+    for i, cell_id in enumerate(["5b153b39", "30715b81"]):
+        path = tmp_path / f"{i}.ipynb"
+        nbformat.write(executed(cell_id), path)
+        runner.clean_notebook(path)
+        nbformat.validate(nbformat.read(path, as_version=4))
+        saved.append(path.read_text())
+    assert saved[0] == saved[1]
+    assert "papermill" not in saved[0] and "50%" not in saved[0] and str(runner.REPO) not in saved[0]
+    assert "read <repo>/results" in saved[0]
