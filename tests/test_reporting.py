@@ -136,3 +136,10 @@ def test_atomic_files_get_the_usual_permissions(tmp_path):
     os.umask(umask)
     p = files.atomic_write(tmp_path / "a.txt", "x")
     assert (p.stat().st_mode & 0o777) == (0o666 & ~umask)
+
+
+def test_a_tuned_rate_at_an_end_of_its_grid_is_flagged():
+    from aniso.audit import grid_edge
+    assert grid_edge([3e-4, 1e-3, 3e-3], 3e-4) and grid_edge([3e-4, 1e-3, 3e-3], 3e-3)
+    assert not grid_edge([3e-4, 1e-3, 3e-3], 1e-3)
+    assert not grid_edge([1e-3], 1e-3)  # a one-point grid chose nothing

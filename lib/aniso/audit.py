@@ -15,7 +15,7 @@ from . import stats
 from .data import dataset_spec
 from .runs.store import RunRecord, find
 
-__all__ = ["run_ids", "version_lines", "tuning_lines", "seed_split_lines"]
+__all__ = ["run_ids", "version_lines", "tuning_lines", "grid_edge", "seed_split_lines"]
 
 
 def run_ids(sections: list[dict]) -> list[str]:
@@ -65,8 +65,19 @@ def tuning_lines(sections: list[dict]) -> list[str]:
         scores = ", ".join(f"{lr:g}: {'diverged' if not np.isfinite(s) else f'{100 * s:.2f}%'}"
                            for lr, s in zip(t["grid"], t["scores"]))
         shown = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
-        lines.append(f"  - {loss}{f' ({shown})' if shown else ''}, {opt}: lr {t['chosen']:g} (validation NME {scores})")
+        edge = "; at the grid's edge" if grid_edge(t["grid"], t["chosen"]) else ""
+        lines.append(f"  - {loss}{f' ({shown})' if shown else ''}, {opt}: lr {t['chosen']:g}{edge} "
+                     f"(validation NME {scores})")
+    at_edge = sum(grid_edge(t["grid"], t["chosen"]) for *_, t in seen.values())
+    if at_edge:
+        lines.append(f"  - {at_edge} of {len(seen)} chosen rates lie at an end of the grid: the best rate may lie "
+                     "beyond it, and a wider grid (the profile's tuning grids) would tell.")
     return lines
+
+
+def grid_edge(grid: list[float], chosen: float) -> bool:
+    """Whether a tuned rate is the smallest or largest of a grid of several: the grid may not hold the optimum."""
+    return len(grid) > 1 and chosen in (min(grid), max(grid))
 
 
 def seed_split_lines(sections: list[dict]) -> list[str]:
