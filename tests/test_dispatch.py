@@ -194,7 +194,7 @@ def test_a_failing_run_is_reported_with_its_configuration_and_the_others_finish(
 
 
 def test_an_interrupted_sweep_releases_its_claims_and_keeps_its_checkpoints(ray_store):
-    configs = [tiny(epochs=6, seed=s) for s in (40, 41)]
+    configs = [tiny(epochs=40, seed=s) for s in (40, 41)]  # long: the interrupt must find them running
     ckpts = [checkpoint_dir(config_id(c)) / "last.pt" for c in configs]
 
     def interrupt_after_a_checkpoint():
