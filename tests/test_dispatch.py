@@ -194,7 +194,7 @@ def test_a_failing_run_is_reported_with_its_configuration_and_the_others_finish(
 
 
 def test_an_interrupted_sweep_releases_its_claims_and_keeps_its_checkpoints(ray_store):
-    configs = [tiny(epochs=40, seed=s) for s in (40, 41)]  # long: the interrupt must find them running
+    configs = [tiny(epochs=6, seed=s) for s in (40, 41)]
     ckpts = [checkpoint_dir(config_id(c)) / "last.pt" for c in configs]
 
     def interrupt_after_a_checkpoint():
@@ -203,11 +203,16 @@ def test_an_interrupted_sweep_releases_its_claims_and_keeps_its_checkpoints(ray_
             time.sleep(0.05)
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the driver
 
+    # a job started in the background by a non-interactive shell inherits SIGINT ignored: Ctrl-C's handler, explicitly
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     watcher = threading.Thread(target=interrupt_after_a_checkpoint, daemon=True)
     watcher.start()
-    with pytest.raises(KeyboardInterrupt):
-        run_many(configs, progress=False, workers=2)
-    watcher.join()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_many(configs, progress=False, workers=2)
+        watcher.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert any(p.exists() for p in ckpts)  # kept for a resume ...
     assert not any(claims.claim_path(config_id(c)).exists() for c in configs)  # ... by anyone, at once
     assert not any(find(config_id(c)) for c in configs)
