@@ -18,7 +18,9 @@ Only imported for a parallel sweep (``workers`` > 1 or a Ray address); the seria
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import threading
 import time
 import traceback
 from contextlib import contextmanager
@@ -129,11 +131,19 @@ class RunsFailed(RuntimeError):
 def _call(fn: Callable, args: tuple) -> Outcome:
     """What a Ray task runs: ``fn(*args)``, its exception caught with its traceback (a task never raises)."""
     t0 = time.time()
+    _interruptible()
     try:
         value = fn(*args)
     except Exception:
         return Outcome(False, error=traceback.format_exc(), host=socket.gethostname(), seconds=time.time() - t0)
     return Outcome(True, value, host=socket.gethostname(), seconds=time.time() - t0)
+
+
+def _interruptible() -> None:
+    """Let ``ray.cancel`` interrupt this worker: it sends SIGINT, which a cluster started from a background job
+    (``cmd &`` in a script, CI) passes on ignored, and an ignored SIGINT would let a cancelled run train to its end."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def sweep(fn: Callable, tasks: Sequence[tuple[RunConfig, tuple]], workers: int | None, progress: bool = True,
