@@ -141,11 +141,7 @@ def converged(out: Path, args) -> None:
                                                   progress=False).items():
             cells[key] = configs
     configs = [c.replace(num_workers=args.loader_workers) for cfgs in cells.values() for c in cfgs]
-    from aniso.runs import prepare_data, tuning
-
-    for c in {config_id(c): c for c in configs + [t for c in configs[:1] for t in tuning.tuning_configs(c, profile)]
-              }.values():  # every data set once, here, before the workers start
-        prepare_data(c, progress=False)
+    # workers that need the same synthetic set wait while one generates it (the lock in aniso.runs.prepare_data)
     tune(out, configs, profile, args.workers, deadline)
     planned = {}
     for nb in args.notebooks:
