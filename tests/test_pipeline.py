@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from aniso.data.augment import colour_params
 from aniso.data.pipeline import (
     AugmentConfig,
     FaceDataset,
@@ -232,18 +233,19 @@ def test_colour_steps_by_hand(face):
     ds = FaceDataset([face], SCHEME, input_size=2)
     img = np.array([[[200, 100, 50], [0, 0, 0]]], dtype=np.uint8)
     u = np.ones(11)  # u = 1: factor 1 + v, blur and greyscale off (u >= their probabilities)
-    out = ds._colour(img, AugmentConfig(brightness=0.2, contrast=0, saturation=0), u)
+    jitter = lambda aug: colour_params(u, aug, 2)  # noqa: E731
+    out = ds._colour(img, jitter(AugmentConfig(brightness=0.2, contrast=0, saturation=0)))
     assert out.tolist() == [[[240, 120, 60], [0, 0, 0]]]
     # Contrast 0.8 towards the mean grey (0.299 * 200 + 0.587 * 100 + 0.114 * 50) / 2 = 62.1.
     u[6] = 0.0
-    out = ds._colour(img, AugmentConfig(brightness=0, contrast=0.2, saturation=0), u)
+    out = ds._colour(img, jitter(AugmentConfig(brightness=0, contrast=0.2, saturation=0)))
     assert out.tolist() == [[[172, 92, 52], [12, 12, 12]]]
     # Saturation 0 and greyscale both give the luma, 124.2.
     u[7] = 0.0
-    assert ds._colour(img, AugmentConfig(brightness=0, contrast=0, saturation=1), u)[0, 0].tolist() == [124] * 3
+    assert ds._colour(img, jitter(AugmentConfig(brightness=0, contrast=0, saturation=1)))[0, 0].tolist() == [124] * 3
     u[10] = 0.0
-    assert ds._colour(img, AugmentConfig(brightness=0, contrast=0, saturation=0, greyscale_prob=0.5),
-                      u)[0, 0].tolist() == [124] * 3
+    assert ds._colour(img, jitter(AugmentConfig(brightness=0, contrast=0, saturation=0, greyscale_prob=0.5))
+                      )[0, 0].tolist() == [124] * 3
 
 
 def test_no_augmentation_is_the_eval_item(face):

@@ -84,14 +84,15 @@ epoch reaches the workers when the next iterator forks them. Eval mode
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
 from typing import Sequence
 
 import cv2
 import numpy as np
 import torch
 
+from aniso.data.augment import (AUGMENTATIONS, IMAGENET_MEAN, IMAGENET_STD, LUMA, AugmentConfig, as3,
+                                augment_matrices, cache_margin, colour_matrices, colour_params, crop_matrix, invert, item_draws,
+                                to_original, transform_points)
 from aniso.data.records import Record
 from aniso.topology import Scheme, as_scheme
 
@@ -109,188 +110,9 @@ __all__ = [
     "make_loader",
 ]
 
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 # (x / 255 - mean) / std for uint8 RGB x, as a 3x4 matrix for cv2.transform.
 _NORMALISE = np.hstack([np.diag(1.0 / (255.0 * IMAGENET_STD.astype(np.float64))),
                         -(IMAGENET_MEAN.astype(np.float64) / IMAGENET_STD)[:, None]])
-# ITU-R BT.601 luma weights, as in OpenCV's RGB2GRAY and torchvision.
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-# Blur sigmas are given for a 256-pixel input and scaled with the input size,
-# so one AugmentConfig blurs a face by the same fraction at 64 and at 256 px.
-_BLUR_REFERENCE_SIZE = 256.0
-# Random numbers drawn per training item, always all of them and in this
-# order, so that switching one augmentation off does not shift the others.
-_N_DRAWS = 11
-
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    """Training augmentation; every field at 0 (see :meth:`none`) disables it.
-
-    Attributes:
-        rotation_deg: rotation drawn uniformly in ``[-rotation_deg, rotation_deg]`` degrees.
-        scale: range of the scale jitter (uniform); >1 enlarges the face in the input.
-        translate: shift drawn uniformly in ``[-translate, translate]`` per axis,
-            as a fraction of the input side.
-        flip: probability of a horizontal flip (with the scheme's mirror renumbering).
-        brightness, contrast, saturation: colour jitter; each factor is drawn
-            uniformly in ``[1 - v, 1 + v]`` (torchvision's ColorJitter meaning).
-        blur_prob: probability of a Gaussian blur.
-        blur_sigma: range of the blur's sigma (uniform), in pixels of a
-            256-pixel input (scaled by ``input_size / 256``).
-        greyscale_prob: probability of turning the image grey (three equal channels).
-    """
-
-    rotation_deg: float = 30.0
-    scale: tuple[float, float] = (0.75, 1.25)
-    translate: float = 0.05
-    flip: float = 0.5
-    brightness: float = 0.2
-    contrast: float = 0.2
-    saturation: float = 0.2
-    blur_prob: float = 0.2
-    blur_sigma: tuple[float, float] = (0.5, 3.0)
-    greyscale_prob: float = 0.05
-
-    def __post_init__(self) -> None:
-        lo, hi = (float(v) for v in self.scale)
-        if not 0 < lo <= hi:
-            raise ValueError(f"AugmentConfig.scale must satisfy 0 < low <= high, got {self.scale}")
-        slo, shi = (float(v) for v in self.blur_sigma)
-        if not 0 <= slo <= shi:
-            raise ValueError(f"AugmentConfig.blur_sigma must satisfy 0 <= low <= high, got {self.blur_sigma}")
-        if not 0 <= self.rotation_deg <= 180:
-            raise ValueError(f"AugmentConfig.rotation_deg must be in [0, 180] degrees, got {self.rotation_deg}")
-        if not 0 <= self.translate < 1:
-            raise ValueError(f"AugmentConfig.translate must be in [0, 1) of the input side, got {self.translate}")
-        for name in ("brightness", "contrast", "saturation"):
-            v = getattr(self, name)
-            if not 0 <= v <= 1:
-                raise ValueError(f"AugmentConfig.{name} must be in [0, 1], got {v}")
-        for name in ("flip", "blur_prob", "greyscale_prob"):
-            v = getattr(self, name)
-            if not 0 <= v <= 1:
-                raise ValueError(f"AugmentConfig.{name} is a probability in [0, 1], got {v}")
-
-    @classmethod
-    def none(cls) -> "AugmentConfig":
-        """A configuration that changes nothing (identity geometry, no colour change)."""
-        return cls(rotation_deg=0.0, scale=(1.0, 1.0), translate=0.0, flip=0.0, brightness=0.0,
-                   contrast=0.0, saturation=0.0, blur_prob=0.0, greyscale_prob=0.0)
-
-    def geometric(self) -> "AugmentConfig":
-        """This configuration with the colour, blur and greyscale steps switched off."""
-        return replace(self, brightness=0.0, contrast=0.0, saturation=0.0, blur_prob=0.0, greyscale_prob=0.0)
-
-
-#: Named augmentation settings that run configurations refer to. "paper" is the
-#: peers' recipe for 256 px and long schedules (rotation +-30 degrees, scale
-#: 0.75-1.25, flip, colour, blur); "light" keeps the flip and small geometric and
-#: colour jitter, for the short CPU budgets where the full recipe slows learning
-#: more than it regularises (measured: see the README's profile notes).
-AUGMENTATIONS: dict[str, AugmentConfig] = {
-    "none": AugmentConfig.none(),
-    "light": AugmentConfig(rotation_deg=10.0, scale=(0.9, 1.1), translate=0.03, flip=0.5, brightness=0.1,
-                           contrast=0.1, saturation=0.1, blur_prob=0.0, greyscale_prob=0.0),
-    "paper": AugmentConfig(),
-}
-
-
-def cache_margin(augment: AugmentConfig | None) -> float:
-    """Side of the region every augmented view lies in, in units of the crop side.
-
-    The input square (half-side ``S / 2``, shifted by at most ``translate * S``
-    per axis) is pulled back through the inverse scale (at most
-    ``1 / scale_min``) and rotation (which widens a square's extent by
-    ``|cos| + |sin|``, largest at 45 degrees); the result is
-    ``(|cos| + |sin|) * (1 + 2 * translate) / scale_min`` (2.0 for the
-    default :class:`AugmentConfig`), and 1.0 without augmentation.
-    """
-    if augment is None:
-        return 1.0
-    theta = math.radians(min(float(augment.rotation_deg), 45.0))
-    widen = math.cos(theta) + math.sin(theta)
-    return max(1.0, widen * (1.0 + 2.0 * augment.translate) / float(augment.scale[0]))
-
-
-def _as3(m: np.ndarray) -> np.ndarray:
-    """2x3 affine matrix -> 3x3 homogeneous matrix (float64)."""
-    out = np.eye(3)
-    out[:2] = m
-    return out
-
-
-def _invert(m: np.ndarray) -> np.ndarray:
-    """Inverse of a 2x3 affine matrix (float64)."""
-    return cv2.invertAffineTransform(np.asarray(m, dtype=np.float64))
-
-
-def crop_matrix(box: np.ndarray, input_size: int, crop_scale: float = 1.25) -> np.ndarray:
-    """2x3 float64 matrix mapping original pixels to input pixels for the eval crop.
-
-    ``box`` is ``[x_min, y_min, x_max, y_max]`` in pixels (the tight landmark
-    box). The crop square has side ``max(w, h) * crop_scale`` about the box
-    centre ``c``; ``p -> (S / side) * (p - c) + (S - 1) / 2``, so the square's
-    edges meet the edges of the ``S x S`` input (pixel centres at integers).
-    Raises ``ValueError`` for a box of zero size.
-    """
-    b = np.asarray(box, dtype=np.float64)
-    side = max(b[2] - b[0], b[3] - b[1]) * float(crop_scale)
-    if not np.isfinite(side) or side <= 0:
-        raise ValueError(f"crop_matrix: box {b.tolist()} with crop_scale {crop_scale} gives a crop of side {side}; "
-                         "expected a positive size")
-    s = input_size / side
-    cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
-    o = (input_size - 1) / 2
-    return np.array([[s, 0.0, o - s * cx], [0.0, s, o - s * cy]])
-
-
-def _augment_matrix(params: np.ndarray, size: int) -> tuple[np.ndarray, bool]:
-    """3x3 matrix in input pixels for drawn ``(angle_deg, scale, tx, ty, flip)``; also the flip flag."""
-    angle, sigma, tx, ty, flip = params
-    o = (size - 1) / 2
-    # Rotate by ``angle`` (clockwise on screen: y points down) and scale about the input centre, then shift;
-    # OpenCV counts angles the other way.
-    a = _as3(cv2.getRotationMatrix2D((o, o), -float(angle), float(sigma)))
-    a[:2, 2] += (tx, ty)
-    if flip:
-        a = np.array([[-1.0, 0.0, size - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]) @ a
-    return a, bool(flip)
-
-
-def transform_points(points, matrix):
-    """Apply 2x3 affine ``matrix`` (..., 2, 3) to ``points`` (..., N, 2); numpy or torch.
-
-    Batched: ``points`` ``(B, N, 2)`` with ``matrix`` ``(B, 2, 3)`` (or one
-    ``(2, 3)`` for all), or one ``(N, 2)`` with one ``(2, 3)``. Units are whatever the matrix maps between
-    (here pixels).
-    """
-    if tuple(points.shape[-1:]) != (2,) or points.ndim < 2:
-        raise ValueError(f"transform_points: expected points of shape (..., N, 2), got {tuple(points.shape)}")
-    if tuple(matrix.shape[-2:]) != (2, 3):
-        raise ValueError(f"transform_points: expected matrices of shape (..., 2, 3), got {tuple(matrix.shape)}")
-    if matrix.ndim > 2 and tuple(matrix.shape[:-2]) != tuple(points.shape[:-2]):
-        raise ValueError(f"transform_points: batch shapes differ: points {tuple(points.shape)}, "
-                         f"matrix {tuple(matrix.shape)}")
-    if isinstance(points, torch.Tensor):
-        m = torch.as_tensor(matrix, dtype=points.dtype, device=points.device)
-        return points @ m[..., :, :2].transpose(-1, -2) + m[..., None, :, 2]
-    p = np.asarray(points)
-    m = np.asarray(matrix, dtype=np.result_type(p.dtype, np.float32))
-    return p @ np.swapaxes(m[..., :, :2], -1, -2) + m[..., None, :, 2]
-
-
-def to_original(points, inverse):
-    """Map predictions in input pixels back to original-image pixels.
-
-    ``points`` ``(B, N, 2)`` or ``(N, 2)`` (torch or numpy), ``inverse`` the
-    items' ``"inverse"`` matrices ``(B, 2, 3)`` or ``(2, 3)``. For a flipped
-    training item the point order is the mirrored one; renumber with
-    ``scheme.mirror`` as well if that matters.
-    """
-    return transform_points(points, inverse)
-
 
 def denormalize(image):
     """ImageNet-normalised ``(3, S, S)`` (or ``(B, 3, S, S)``) tensor -> uint8 ``(S, S, 3)`` (or ``(B, S, S, 3)``) RGB."""
@@ -446,11 +268,6 @@ class FaceDataset(torch.utils.data.Dataset):
 
     # -- items --------------------------------------------------------------
 
-    def _draws(self, index: int) -> np.ndarray:
-        """The item's uniform [0, 1) numbers, from a generator seeded with (seed, epoch, index)."""
-        rng = np.random.default_rng([self.seed, self.epoch, int(index)])
-        return rng.random(_N_DRAWS)
-
     def __getitem__(self, index: int) -> dict:
         import cv2
 
@@ -459,26 +276,18 @@ class FaceDataset(torch.utils.data.Dataset):
         index = int(index) % len(self)
         rec = self.records[index]
         size = self.input_size
-        matrix = _as3(self._crop[index])
+        matrix = as3(self._crop[index])
         flipped = False
         aug = self.augment
         u = None
         if aug is not None:
-            u = self._draws(index)
-            lo, hi = aug.scale
-            params = np.array([
-                (2 * u[0] - 1) * aug.rotation_deg,
-                lo + (hi - lo) * u[1],
-                (2 * u[2] - 1) * aug.translate * size,
-                (2 * u[3] - 1) * aug.translate * size,
-                u[4] < aug.flip,
-            ])
-            a, flipped = _augment_matrix(params, size)
-            matrix = a @ matrix
+            u = item_draws(self.seed, self.epoch, [index])
+            a, flips = augment_matrices(u, aug, size)
+            matrix, flipped = a[0] @ matrix, bool(flips[0])
         matrix = matrix[:2]
 
         src, to_src = self._source(index)
-        warp = (_as3(matrix) @ _as3(_invert(to_src)))[:2]
+        warp = (as3(matrix) @ as3(invert(to_src)))[:2]
         img = cv2.warpAffine(src, warp, (size, size), flags=cv2.INTER_LINEAR, borderMode=self._cv_border)
 
         targets = rec.clean_landmarks if self.clean_targets else rec.landmarks
@@ -487,7 +296,7 @@ class FaceDataset(torch.utils.data.Dataset):
             pts = pts[list(self.scheme.mirror)]
 
         if aug is not None:
-            img = self._colour(img, aug, u)
+            img = self._colour(img, colour_params(u, aug, size))
         # (x / 255 - mean) / std as one per-channel affine map in OpenCV (measured
         # 5x faster than the same arithmetic with torch in-place ops), then CHW.
         x = cv2.transform(img.astype(np.float32), _NORMALISE)
@@ -495,38 +304,30 @@ class FaceDataset(torch.utils.data.Dataset):
             "image": torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))),
             "landmarks": torch.from_numpy(pts.astype(np.float32)),
             "matrix": torch.from_numpy(matrix.astype(np.float32)),
-            "inverse": torch.from_numpy(_invert(matrix).astype(np.float32)),
+            "inverse": torch.from_numpy(invert(matrix).astype(np.float32)),
             "index": index,
         }
 
-    def _colour(self, img: np.ndarray, aug: AugmentConfig, u: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _colour(img: np.ndarray, jitter: dict) -> np.ndarray:
         """Brightness, contrast, saturation, blur, greyscale (in this order) on a uint8 HWC RGB image.
 
         The three jitters are linear, so they are composed into one 3x4
-        colour matrix applied with ``cv2.transform`` (which rounds and clips
-        to [0, 255] once, at the end, where torchvision clips after each).
-        Contrast pulls towards the mean grey of the brightened image.
+        colour matrix (:func:`~aniso.data.augment.colour_matrices`) applied with ``cv2.transform`` (which rounds
+        and clips to [0, 255] once, at the end, where torchvision clips after each).
         """
         import cv2
 
-        b = 1 + (2 * u[5] - 1) * aug.brightness
-        c = 1 + (2 * u[6] - 1) * aug.contrast
-        s = 1 + (2 * u[7] - 1) * aug.saturation
+        b, c, s = (float(jitter[k][0]) for k in ("brightness", "contrast", "saturation"))
         if b != 1 or c != 1 or s != 1:
-            # x -> b x;  x -> c x + (1 - c) m;  x -> s x + (1 - s) (luma . x) [1, 1, 1].
-            mean_grey = b * float(np.dot(cv2.mean(img)[:3], _LUMA))
-            sat = s * np.eye(3) + (1 - s) * np.outer(np.ones(3), _LUMA)
-            colour = np.empty((3, 4))
-            colour[:, :3] = b * c * sat
-            colour[:, 3] = (1 - c) * mean_grey  # sat maps [1, 1, 1] to itself
-            img = cv2.transform(img, colour)
-        if u[8] < aug.blur_prob:
-            lo, hi = aug.blur_sigma
-            sigma = (lo + (hi - lo) * u[9]) * self.input_size / _BLUR_REFERENCE_SIZE
-            if sigma > 0:
-                img = cv2.GaussianBlur(img, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT_101)
-        if u[10] < aug.greyscale_prob:
-            img = cv2.transform(img, np.outer(np.ones(3), _LUMA))
+            mean = torch.tensor([cv2.mean(img)[:3]], dtype=torch.float64)
+            colour = colour_matrices(*(torch.tensor([v], dtype=torch.float64) for v in (b, c, s)), mean)
+            img = cv2.transform(img, colour[0].numpy())
+        sigma = float(jitter["blur"][0])
+        if sigma > 0:
+            img = cv2.GaussianBlur(img, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT_101)
+        if jitter["grey"][0]:
+            img = cv2.transform(img, np.outer(np.ones(3), LUMA))
         return img
 
 
