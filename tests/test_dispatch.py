@@ -26,7 +26,7 @@ from aniso.runs.store import RunRecord, checkpoint_dir, find
 REPO = Path(__file__).resolve().parents[1]
 LIB = str(REPO / "lib")
 EXPIRY = "3"  # seconds: a dead worker's claim is taken over quickly; a live one beats every 0.75 s
-TIME_FIELDS = ("finished", "train_seconds", "images_per_second")
+TIME_FIELDS = ("finished", "train_seconds", "images_per_second", "timing")
 
 
 @pytest.fixture(scope="module")

@@ -85,7 +85,7 @@ def seed_split_lines(sections: list[dict]) -> list[str]:
     any decisive verdict is a false one, and at most 5% may be."""
     groups: dict = defaultdict(list)
     for m in _metas(run_ids(sections)):
-        key = json.dumps({k: v for k, v in m["config"].items() if k not in ("seed", "num_workers")}, sort_keys=True)
+        key = json.dumps({k: v for k, v in m["config"].items() if k != "seed"}, sort_keys=True)
         groups[key].append(m["id"])
     results = []
     for ids in groups.values():

@@ -24,7 +24,8 @@ __all__ = ["RunConfig", "STORE_VERSION", "BALANCING", "TARGETS", "SCHEDULES", "O
 
 # Bump when a library change alters the numbers a stored run would give (then regenerate the store).
 # 2: validation split, truth NME, bf16 on CPU, threads, light augmentation, synthetic faces without degenerate poses.
-STORE_VERSION = 2
+# 3: device-resident crops augmented on the device (aniso.data.resident), no loader workers.
+STORE_VERSION = 3
 
 BALANCING = {"none": "none", "wing": "over", "under": "under"}  # run setting -> PoseBalancedSampler mode
 TARGETS = ("absolute", "displacement")
@@ -91,7 +92,6 @@ class RunConfig:
     device: str = "auto"
     precision: str = "auto"
     threads: int = 2
-    num_workers: int = 0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -127,8 +127,6 @@ def check_config(c: RunConfig) -> None:
     checks.non_negative(_WHAT, "weight_decay", c.weight_decay)
     checks.non_negative(_WHAT, "synth_noise", c.synth_noise)
     checks.fraction(_WHAT, "val_fraction", c.val_fraction)
-    if c.num_workers < 0:
-        raise checks.invalid(_WHAT, "num_workers", c.num_workers, "an integer >= 0")
     if c.device not in ("auto", "cpu", "cuda") and not str(c.device).startswith("cuda:"):
         raise checks.invalid(_WHAT, "device", c.device, "'auto', 'cpu', 'cuda' or 'cuda:N'")
     if c.root is not None and not Path(c.root).exists():
@@ -181,12 +179,10 @@ def resolve_precision(precision: str, device: str) -> str:
 def config_id(config: RunConfig) -> str:
     """The run's key in the store: a hash of the settings that change its numbers.
 
-    Left out: ``num_workers`` (sample order and augmentation do not depend on
-    it); ``threads`` on CUDA. Added: the device type, the resolved precision,
+    Left out: ``threads`` on CUDA. Added: the device type, the resolved precision,
     the store version and, for a user loss, a hash of its module's source.
     """
     d = config.to_dict()
-    d.pop("num_workers")
     device = resolve_device(config.device).split(":")[0]
     d["device"] = device
     d["precision"] = resolve_precision(config.precision, device)

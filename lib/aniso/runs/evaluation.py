@@ -1,4 +1,4 @@
-"""Predictions of a trained model and the metrics a run stores.
+"""The metrics a run stores (predictions come from :meth:`aniso.data.resident.ResidentSet.predict`).
 
 Every evaluated subset is scored under every normalisation the data set
 reports (:class:`~aniso.data.DatasetSpec`), with :func:`aniso.metrics.summarize`:
@@ -15,32 +15,9 @@ from ..data import dataset_spec
 from ..metrics import nme, summarize
 from ..topology import get_scheme
 
-__all__ = ["predict", "evaluate", "THRESHOLDS"]
+__all__ = ["evaluate", "THRESHOLDS"]
 
 THRESHOLDS = (0.08, 0.10)
-
-
-def predict(model, dataset, rows, device: str, amp: bool, batch_size: int = 128) -> np.ndarray:
-    """``(len(rows), N, 2)`` float64 predictions in original-image pixels for items ``rows`` of ``dataset``."""
-    import torch
-
-    from ..data.pipeline import make_loader, to_original
-
-    rows = np.asarray(rows, dtype=np.int64)
-    n_points = dataset.scheme.n_points
-    if rows.size == 0:
-        return np.zeros((0, n_points, 2))
-    loader = make_loader(torch.utils.data.Subset(dataset, rows.tolist()), batch_size=batch_size, shuffle=False)
-    model.eval()
-    out = []
-    with torch.no_grad(), torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=amp):
-        for batch in loader:
-            x = batch["image"].to(device, torch.float32, non_blocking=True)
-            if amp:
-                x = x.to(memory_format=torch.channels_last)
-            p = model(x).float().cpu()
-            out.append(to_original(p, batch["inverse"]).numpy())
-    return np.concatenate(out).astype(np.float64)
 
 
 def evaluate(pred: np.ndarray, data, dataset: str) -> tuple[dict, dict]:

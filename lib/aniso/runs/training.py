@@ -35,10 +35,10 @@ from ..files import atomic_path
 from .claims import acquire
 from .config import BALANCING, RunConfig, check_config, config_id, resolve_device, resolve_precision
 from .data import RunData, load_run_data, prepare_data
-from .evaluation import evaluate, predict
-from .store import RunRecord, checkpoint_dir, find, provenance, warn_other_versions
+from .evaluation import evaluate
+from .store import RunRecord, cache_dir, checkpoint_dir, find, provenance, warn_other_versions
 
-__all__ = ["run", "train_step", "Interrupt", "HEAD_UNITS"]
+__all__ = ["run", "train_step", "configure_torch", "Interrupt", "HEAD_UNITS"]
 
 # The regression head predicts in units of 1/HEAD_UNITS of the input side (8 px at 64 px):
 # displacements from the mean shape are then O(1). With the output in whole input widths,
@@ -114,8 +114,9 @@ class _Setup:
     optimizer: object
     scheduler: object
     sampler: object
-    train_ds: object
-    eval_ds: object
+    train_set: object
+    eval_set: object
+    augment: object
     val_rows: np.ndarray
     tracked_rows: np.ndarray
     bins: np.ndarray
@@ -169,7 +170,8 @@ def _setup(config: RunConfig, data: RunData, device: str, amp: bool, progress: b
     import torch
 
     from .. import losses
-    from ..data.pipeline import AUGMENTATIONS, FaceDataset
+    from ..data.augment import AUGMENTATIONS, cache_margin
+    from ..data.resident import CropGeometry, ResidentSet
     from ..models import build_model
     from ..sampling import FixedBudgetSampler, PoseBalancedSampler, pose_bins
     from ..topology import get_scheme
@@ -180,13 +182,14 @@ def _setup(config: RunConfig, data: RunData, device: str, amp: bool, progress: b
     bins = pose_bins(shapes, spec_scheme, k=config.k_bins)
     sampler = FixedBudgetSampler(PoseBalancedSampler(bins, mode=BALANCING[config.balancing], seed=config.seed),
                                  length=len(data.train))
-    train_ds = FaceDataset(data.train, spec_scheme, input_size=S, train=True, augment=AUGMENTATIONS[config.augment],
-                           crop_scale=config.crop_scale, seed=config.seed)
-    eval_ds = FaceDataset(data.eval_records + data.val, spec_scheme, input_size=S, train=False,
-                          crop_scale=config.crop_scale, seed=config.seed)
-    # decode every image now: a file that does not decode fails here, naming it, before any model exists
-    train_ds.prefetch(progress=progress)
-    eval_ds.prefetch(progress=progress)
+    augment = AUGMENTATIONS[config.augment]
+    # every image is decoded (once, into the crop cache): a file that does not decode fails here, naming it,
+    # before any model exists
+    crops = cache_dir() / "crops"
+    train_set = ResidentSet(data.train, spec_scheme, CropGeometry(S, config.crop_scale, cache_margin(augment)),
+                            device, crops, progress)
+    eval_set = ResidentSet(data.eval_records + data.val, spec_scheme, CropGeometry(S, config.crop_scale), device,
+                           crops, progress)
     torch.manual_seed(config.seed)
     model = build_model(config.arch, spec_scheme.n_points, mean_shape=_mean_shape(config, data, spec_scheme, bins),
                         weights=config.weights, output_scale=S / HEAD_UNITS)
@@ -201,8 +204,8 @@ def _setup(config: RunConfig, data: RunData, device: str, amp: bool, progress: b
     optimizer = _optimizer(config, model.parameters())
     n_eval = len(data.eval_records)
     val_rows = np.arange(n_eval, n_eval + len(data.val))
-    return _Setup(model, loss_fn, optimizer, _scheduler(config, optimizer), sampler, train_ds, eval_ds, val_rows,
-                  _tracked_rows(config, data), bins, fingerprint)
+    return _Setup(model, loss_fn, optimizer, _scheduler(config, optimizer), sampler, train_set, eval_set, augment,
+                  val_rows, _tracked_rows(config, data), bins, fingerprint)
 
 
 def _tracked_rows(config: RunConfig, data: RunData) -> np.ndarray:
@@ -222,50 +225,54 @@ def _tracked_rows(config: RunConfig, data: RunData) -> np.ndarray:
     return rows[picked]
 
 
-def train_step(model, loss_fn, optimizer, batch: dict, device: str, amp: bool):
-    """One optimisation step on a loader batch; returns the loss (a detached scalar tensor).
+def train_step(model, loss_fn, optimizer, images, landmarks, amp: bool):
+    """One optimisation step on a batch already on the model's device; returns the loss (a detached scalar
+    tensor, left on the device: reading it would make the host wait for the device at every step).
 
-    bf16 autocast (``amp``) covers the model only: the loss is computed in
-    float32 on its float32 output. Inputs go channels-last with autocast
-    (what oneDNN and cuDNN are fastest with).
+    bf16 autocast (``amp``) covers the model only: the loss is computed in float32 on its float32 output. A
+    step whose loss is not finite is taken all the same (the caller checks the running sum and stops the run).
     """
     import torch
 
-    x = batch["image"].to(device, torch.float32, non_blocking=True)
-    y = batch["landmarks"].to(device, torch.float32, non_blocking=True)
-    if amp:
-        x = x.to(memory_format=torch.channels_last)
-    with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=amp):
-        pred = model(x)
-    loss = loss_fn(pred.float(), y)
+    with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=amp):
+        pred = model(images)
+    loss = loss_fn(pred.float(), landmarks)
     optimizer.zero_grad(set_to_none=True)
-    if torch.isfinite(loss):
-        loss.backward()
-        optimizer.step()
+    loss.backward()
+    optimizer.step()
     return loss.detach()
 
 
-def _train_epoch(config: RunConfig, st: _Setup, epoch: int, device: str, amp: bool, progress: bool, rid: str) -> float:
+# Steps between two checks that the running loss is finite (each check waits for the device).
+_CHECK_EVERY = 25
+
+
+def _train_epoch(config: RunConfig, st: _Setup, epoch: int, amp: bool, progress: bool, rid: str) -> float:
     """One epoch; returns the mean training loss. Raises ``FloatingPointError`` when the loss is not finite."""
+    import torch
     from tqdm.auto import tqdm
 
-    from ..data.pipeline import make_loader
-
     st.sampler.set_epoch(epoch)
-    st.train_ds.set_epoch(epoch)
-    loader = make_loader(st.train_ds, batch_size=config.batch_size, sampler=st.sampler,
-                         num_workers=config.num_workers, pin_memory=device.startswith("cuda"), seed=config.seed)
+    order = np.fromiter(iter(st.sampler), dtype=np.int64)
+    batches = st.train_set.epoch(order, st.augment, config.seed, epoch, config.batch_size, channels_last=amp)
     st.model.train()
-    total, count = 0.0, 0
-    for batch in tqdm(loader, desc=f"epoch {epoch + 1}", disable=not progress, leave=False):
-        loss = float(train_step(st.model, st.loss_fn, st.optimizer, batch, device, amp))
-        if not math.isfinite(loss):
-            raise FloatingPointError(f"run {rid}: the {config.loss} loss became {loss} in epoch {epoch + 1} "
-                                     f"(lr {config.lr}, {config.optimizer}); a lower learning rate may train")
-        total += loss * len(batch["image"])
-        count += len(batch["image"])
+    total = torch.zeros((), device=st.train_set.device)
+    count = 0
+    n_batches = len(order) // config.batch_size
+    for step, (x, y) in enumerate(tqdm(batches, total=n_batches, desc=f"epoch {epoch + 1}", disable=not progress,
+                                       leave=False), 1):
+        total += train_step(st.model, st.loss_fn, st.optimizer, x, y, amp) * len(x)
+        count += len(x)
+        if step % _CHECK_EVERY == 0 or step == n_batches:
+            _check_finite(float(total), config, epoch, rid)
     st.scheduler.step()
-    return total / max(count, 1)
+    return float(total) / max(count, 1)
+
+
+def _check_finite(total: float, config: RunConfig, epoch: int, rid: str) -> None:
+    if not math.isfinite(total):
+        raise FloatingPointError(f"run {rid}: the {config.loss} loss became {total} in epoch {epoch + 1} "
+                                 f"(lr {config.lr}, {config.optimizer}); a lower learning rate may train")
 
 
 def checkpoint_every() -> float:
@@ -308,17 +315,23 @@ def _save_checkpoint(ckpt, st: _Setup, state: dict) -> None:
                     "scheduler": st.scheduler.state_dict()}, tmp)
 
 
-def _train(config: RunConfig, rid: str, device: str, progress: bool, force: bool, on_epoch_end,
-           extra_meta: dict) -> RunRecord:
+def configure_torch(device: str, threads: int) -> None:
+    """What every run (and the benchmark) trains under: deterministic kernels, cuDNN's autotuner off (its timing-based
+    choice of kernels could differ between runs, or with what else shares the GPU), ``threads`` CPU threads."""
     import torch
-    from tqdm.auto import tqdm
 
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(True, warn_only=True)
     if device.startswith("cuda"):
         torch.backends.cudnn.benchmark = False
     else:
-        torch.set_num_threads(config.threads)
+        torch.set_num_threads(threads)
+
+
+def _train(config: RunConfig, rid: str, device: str, progress: bool, force: bool, on_epoch_end,
+           extra_meta: dict) -> RunRecord:
+    t_start = time.time()
+    configure_torch(device, config.threads)
     precision = resolve_precision(config.precision, device)
     amp = precision == "bf16"
     data = load_run_data(config, prepare_data(config, progress=progress))
@@ -329,21 +342,34 @@ def _train(config: RunConfig, rid: str, device: str, progress: bool, force: bool
     _clean_stale_temporaries(ckpt_dir)
     ckpt = ckpt_dir / "last.pt"
     state = _resume(st, ckpt, device)
-    started = time.time()
+    timing = state.setdefault("timing", {"setup": 0.0, "steps": 0.0, "validation": 0.0})
+    timing["setup"] += time.time() - t_start
     if state["epoch"] == 0 and len(st.tracked_rows):
-        state["tracked_pred"] = [predict(st.model, st.eval_ds, st.tracked_rows, device, amp)]
+        state["tracked_pred"] = [st.eval_set.predict(st.model, st.tracked_rows, amp)]
+    _epochs(config, rid, st, data, amp, state, ckpt, progress, on_epoch_end)
+    return _finish(config, rid, st, data, device, amp, precision, state, extra_meta)
+
+
+def _epochs(config: RunConfig, rid: str, st: _Setup, data: RunData, amp: bool, state: dict, ckpt, progress: bool,
+            on_epoch_end) -> None:
+    """Train from the state's epoch to the last one: validate after each, checkpoint when due, report."""
+    from tqdm.auto import tqdm
+
     last_save = time.time()
     bar = tqdm(range(state["epoch"], config.epochs), desc=f"{rid} epochs", initial=state["epoch"],
                total=config.epochs, disable=not progress, leave=False)
     for epoch in bar:
         t0 = time.time()
         lr = st.optimizer.param_groups[0]["lr"]
-        train_loss = _train_epoch(config, st, epoch, device, amp, progress, rid)
-        row = {"epoch": epoch + 1, "train_loss": train_loss, "lr": lr, "seconds": time.time() - t0}
-        row.update(_epoch_eval(config, st, data, device, amp, state))
+        train_loss = _train_epoch(config, st, epoch, amp, progress, rid)
+        t1 = time.time()
+        row = {"epoch": epoch + 1, "train_loss": train_loss, "lr": lr, "seconds": t1 - t0}
+        row.update(_epoch_eval(config, st, data, amp, state))
         state["history"].append(row)
         state["epoch"] = epoch + 1
         state["seconds"] = state.get("seconds", 0.0) + time.time() - t0
+        state["timing"]["steps"] += t1 - t0
+        state["timing"]["validation"] += time.time() - t1
         bar.set_postfix(loss=f"{train_loss:.3g}", val=f"{100 * row['val_nme']:.2f}%")
         if epoch + 1 < config.epochs and time.time() - last_save >= checkpoint_every():
             _save_checkpoint(ckpt, st, state)
@@ -351,29 +377,33 @@ def _train(config: RunConfig, rid: str, device: str, progress: bool, force: bool
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, row)
     bar.close()
-    return _finish(config, rid, st, data, device, amp, precision, state, started, extra_meta)
 
 
-def _epoch_eval(config: RunConfig, st: _Setup, data: RunData, device: str, amp: bool, state: dict) -> dict:
+def _epoch_eval(config: RunConfig, st: _Setup, data: RunData, amp: bool, state: dict) -> dict:
     """Validation NME (primary normalisation) after an epoch; the tracked test faces' predictions."""
     from ..data import dataset_spec
     from ..metrics import nme
 
     norm = dataset_spec(config.dataset).primary[1]
-    pred = predict(st.model, st.eval_ds, st.val_rows, device, amp)
+    pred = st.eval_set.predict(st.model, st.val_rows, amp)
     gt = np.stack([r.landmarks for r in data.val])
     boxes = np.stack([r.box for r in data.val])
     val = float(nme(pred, gt, config.dataset, norm, boxes=boxes).mean())
     if len(st.tracked_rows):
-        state["tracked_pred"].append(predict(st.model, st.eval_ds, st.tracked_rows, device, amp))
+        state["tracked_pred"].append(st.eval_set.predict(st.model, st.tracked_rows, amp))
     return {"val_nme": val}
 
 
 def _finish(config: RunConfig, rid: str, st: _Setup, data: RunData, device: str, amp: bool, precision: str,
-            state: dict, started: float, extra_meta: dict) -> RunRecord:
-    """Final evaluation of every evaluated subset, and the record."""
+            state: dict, extra_meta: dict) -> RunRecord:
+    """Final evaluation of every evaluated subset, and the record.
+
+    ``timing`` (seconds): ``setup`` (data, crops, model), ``steps`` (training steps), ``validation`` (after each
+    epoch), ``final`` (this evaluation); ``fixed`` = all but the steps, a run's cost besides training.
+    """
+    t0 = time.time()
     n_eval = len(data.eval_records)
-    pred = predict(st.model, st.eval_ds, np.arange(n_eval), device, amp)
+    pred = st.eval_set.predict(st.model, np.arange(n_eval), amp)
     metrics, arrays = evaluate(pred, data, config.dataset)
     tracked = state["tracked_pred"]
     n_points = pred.shape[1]
@@ -382,15 +412,17 @@ def _finish(config: RunConfig, rid: str, st: _Setup, data: RunData, device: str,
     arrays["tracked/pred"] = (np.stack(tracked).astype(np.float32) if tracked
                               else np.zeros((0, 0, n_points, 2), np.float32))
     seconds = state.get("seconds", 0.0)
-    n_seen = len(st.train_ds) * config.epochs
+    n_seen = len(st.train_set) * config.epochs
+    timing = dict(state["timing"], final=time.time() - t0)
+    timing["fixed"] = timing["setup"] + timing["validation"] + timing["final"]
     meta = {
         "id": rid, "config": config.to_dict(), "seed": config.seed,
         "data": {"root": str(config.root) if config.root else None, "synthetic": config.root is None,
                  "n_train": len(data.train), "n_val": len(data.val),
                  "bins": np.bincount(st.bins, minlength=config.k_bins).tolist()},
         "fingerprint": st.fingerprint, "provenance": provenance(device, precision),
-        "history": state["history"], "metrics": metrics, "train_seconds": seconds,
-        "images_per_second": n_seen / seconds if seconds > 0 else None,
+        "history": state["history"], "metrics": metrics, "train_seconds": seconds, "timing": timing,
+        "images_per_second": n_seen / timing["steps"] if timing["steps"] > 0 else None,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **extra_meta,
     }
     return RunRecord(meta, arrays)
