@@ -29,7 +29,7 @@ from .topology import get_scheme
 
 __all__ = ["NOTEBOOKS", "PAPER_LOSSES", "FAMILY", "LOSS_LABELS", "ABLATION", "Cell", "cell_key", "loss_label",
            "notebook_cells", "plan", "prepare", "records", "seeds", "grid", "source_label", "roots", "describe",
-           "synthetic_set", "study_settings", "tuning_base",
+           "synthetic_set", "study_settings", "tuning_base", "is_tuned",
            "dataset_spec", "get_scheme"]
 
 #: Every notebook, in the paper's order: the order the suite runs them, the report lists them and the README's
@@ -197,15 +197,17 @@ def roots(data_root_300w=None, data_root_wflw=None, data_root_aflw=None) -> dict
 
 def plan(notebook: str, profile: str = "default", runs: int | None = None, seed: int = 0, epochs: int | None = None,
          device: str = "auto", data_roots: dict | None = None, progress: bool = True, tune: bool = True,
-         **cell_params) -> dict[str, tuple[Cell, list[RunConfig], list[dict]]]:
+         keys=None, **cell_params) -> dict[str, tuple[Cell, list[RunConfig], list[dict]]]:
     """Every configuration a notebook needs: ``{cell key: (cell, configs per seed, record metadata per seed)}``.
 
     Checks every setting and opens every data root's annotation lists first
     (a bad value fails here, before any training); then resolves each cell's
-    learning rate by tuning (``tune=False`` keeps the profile's rate).
+    learning rate by tuning (``tune=False`` keeps the profile's rate). ``keys``: only these cells.
     """
     data_roots = data_roots or {}
     cells = notebook_cells(notebook, profile, **cell_params)
+    if keys is not None:
+        cells = {k: c for k, c in cells.items() if k in set(keys)}
     out = {}
     for key, cell in cells.items():
         settings = {"epochs": epochs, **cell.settings}  # a cell's own epochs (the budget curve) win
@@ -215,7 +217,7 @@ def plan(notebook: str, profile: str = "default", runs: int | None = None, seed:
     for ds in {c.dataset for c in cells.values()}:
         check_root(next(cfgs[0] for cell, cfgs, _ in out.values() if cell.dataset == ds), progress=progress)
     for key, (cell, configs, _) in out.items():
-        if tune and _tuned(cell, profile):
+        if tune and is_tuned(cell, profile):
             tuned = [tuned_config(tuning_base(cell, c), profile, progress) for c in configs]
             out[key] = [cell, [c.replace(lr=t[0].lr) for c, t in zip(configs, tuned)], [t[1] for t in tuned]]
     return {k: tuple(v) for k, v in out.items()}
@@ -226,7 +228,7 @@ def tuning_base(cell: Cell, config: RunConfig) -> RunConfig:
     return config.replace(loss_params=with_loss_defaults(config.loss, {})) if cell.tune_defaults else config
 
 
-def _tuned(cell: Cell, profile: str) -> bool:
+def is_tuned(cell: Cell, profile: str) -> bool:
     """Whether a cell trains at the tuned learning rate (one that sets its own rate keeps it)."""
     return get_profile(profile).tuning is not None and "lr" not in cell.settings
 
@@ -252,7 +254,7 @@ def prepare(plans: dict[str, dict], workers: int | None = None, ray_address: str
     for nb, kw in plans.items():
         profile = kw.get("profile", "default")
         to_tune.setdefault(profile, []).extend(tuning_base(cell, c) for cell, cfgs, _ in untuned[nb].values()
-                                               if _tuned(cell, profile) for c in cfgs)
+                                               if is_tuned(cell, profile) for c in cfgs)
     with connected(workers, ray_address, threads) if parallel(workers, ray_address) else nullcontext():
         for profile, cfgs in to_tune.items():
             tune_many(cfgs, profile, progress=progress, workers=workers, ray_address=ray_address)
