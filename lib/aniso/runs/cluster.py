@@ -6,8 +6,9 @@ Only imported for a parallel sweep (``workers`` > 1 or a Ray address); the seria
   Kubernetes as Ray documents it) or starts a local one on this machine. A local cluster gets
   ``num_cpus = workers x threads``: ``workers`` CPU runs of ``threads`` torch threads each fit at once, even on a
   machine with fewer cores (they then share them), and no more.
-* :func:`resources`: a run on CUDA asks for one GPU (and one CPU); a run on the CPU for ``threads`` CPUs, its
-  torch thread count, so that Ray never puts more runs on a machine than it has cores for.
+* :func:`resources`: a run on CUDA asks for one GPU, or ``1 / K`` of one with ``ANISO_RUNS_PER_GPU=K`` (K runs
+  share each GPU: one run of a small model leaves most of a large GPU idle), and one CPU; a run on the CPU for
+  ``threads`` CPUs, its torch thread count, so that Ray never puts more runs on a machine than it has cores for.
 * :func:`worker_env`: the environment every task runs with: the run store, the cache, the claim expiry, the
   OpenMP settings and thread counts of this process, and ``PYTHONPATH`` with this copy of ``aniso`` (every node
   needs the repository at the same path, e.g. on the shared filesystem, or ``aniso`` installed).
@@ -29,12 +30,13 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from .config import RunConfig, config_id, resolve_device
+from .progress import SweepProgress
 from .store import cache_dir, read_dirs, runs_dir
 
-__all__ = ["parallel", "connected", "resources", "worker_env", "check_same_run", "Outcome", "RunsFailed", "sweep"]
+__all__ = ["parallel", "connected", "resources", "runs_per_gpu", "worker_env", "check_same_run", "Outcome", "RunsFailed", "sweep"]
 
 #: Passed on to every task when set here: the store, the cache, claims, OpenMP and BLAS threads.
-PASSED_ENV = ("ANISO_CLAIM_EXPIRY", "ANISO_CHECKPOINT_EVERY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+PASSED_ENV = ("ANISO_CLAIM_EXPIRY", "ANISO_CHECKPOINT_EVERY", "ANISO_RUNS_PER_GPU", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
               "OPENBLAS_NUM_THREADS", "CUBLAS_WORKSPACE_CONFIG")
 
 
@@ -59,8 +61,18 @@ def worker_env() -> dict[str, str]:
     return env
 
 
+def runs_per_gpu() -> int:
+    """How many runs share one GPU (``ANISO_RUNS_PER_GPU``, default 1); a bad value raises."""
+    text = os.environ.get("ANISO_RUNS_PER_GPU", "1")
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"ANISO_RUNS_PER_GPU={text!r} is invalid: expected a positive integer")
+    return int(text)
+
+
 def resources(config: RunConfig) -> dict:
-    """What one run asks Ray for: ``{"num_gpus": 1, "num_cpus": 1}`` on CUDA, ``{"num_cpus": threads}`` on the CPU.
+    """What one run asks Ray for: ``{"num_gpus": 1 / runs_per_gpu(), "num_cpus": 1}`` on CUDA, ``{"num_cpus":
+    threads}`` on the CPU. A run's numbers do not depend on what shares its GPU (deterministic kernels, no
+    autotuning: :func:`aniso.runs.training.configure_torch`).
 
     The device is resolved here, on the driver, as the run's id is; a device ``cuda:N`` is refused (Ray assigns
     each task its GPU, which the task then sees as ``cuda``).
@@ -70,7 +82,7 @@ def resources(config: RunConfig) -> dict:
         raise ValueError(f"run setting device={config.device!r} is invalid for a Ray sweep: expected 'cuda', 'cpu' "
                          f"or 'auto' (Ray gives each run its own GPU)")
     if device == "cuda":
-        return {"num_gpus": 1, "num_cpus": 1}
+        return {"num_gpus": 1.0 / runs_per_gpu(), "num_cpus": 1}
     return {"num_cpus": config.threads}
 
 
@@ -151,9 +163,10 @@ def sweep(fn: Callable, tasks: Sequence[tuple[RunConfig, tuple]], workers: int |
     """Run ``fn(*args)`` for each ``(config, args)`` as a Ray task asking for :func:`resources` ``(config)``.
 
     At most ``workers`` tasks are in flight (``None``: as many as the cluster takes). Outcomes come back in the
-    order of ``tasks``. The progress bar counts ``done`` (already stored) plus finished tasks of the total, with
-    tqdm's ETA; each failure is printed when it happens, with its configuration and traceback. Must run inside
-    :func:`connected`.
+    order of ``tasks``. One progress line for the whole sweep (:class:`~aniso.runs.progress.SweepProgress`):
+    ``done`` (already stored) plus finished tasks of the total, the training images per second of the tasks
+    that return ``{"images": n, ...}``, and the time left; each failure is printed when it happens, with its
+    configuration and traceback. Must run inside :func:`connected`.
     """
     import ray
     from tqdm.auto import tqdm
@@ -169,29 +182,32 @@ def sweep(fn: Callable, tasks: Sequence[tuple[RunConfig, tuple]], workers: int |
     outcomes: list[Outcome | None] = [None] * len(tasks)
     pending: dict = {}
     queue = iter(range(len(tasks)))
-    with tqdm(total=done + len(tasks), initial=done, desc=desc, disable=not progress, smoothing=0) as bar:
-        try:
-            for i in queue:
-                pending[submit(i)] = i
-                if len(pending) >= limit:
-                    break
-            while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1)
-                i = pending.pop(ready[0])
-                try:
-                    outcomes[i] = ray.get(ready[0])
-                except ray.exceptions.RayError as e:  # the worker died (killed, out of memory, node lost)
-                    outcomes[i] = Outcome(False, error=f"{type(e).__name__}: {e}")
-                if not outcomes[i].ok:
-                    tqdm.write(f"FAILED ({desc}) on {outcomes[i].host or '?'}: {tasks[i][0].to_dict()}\n"
-                               f"{outcomes[i].error}")
-                bar.update(1)
-                nxt = next(queue, None)
-                if nxt is not None:
-                    pending[submit(nxt)] = nxt
-        except KeyboardInterrupt:
-            _cancel(list(pending))
-            raise
+    bar = SweepProgress(done + len(tasks), done, desc, progress)
+    try:
+        for i in queue:
+            pending[submit(i)] = i
+            if len(pending) >= limit:
+                break
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            i = pending.pop(ready[0])
+            try:
+                outcomes[i] = ray.get(ready[0])
+            except ray.exceptions.RayError as e:  # the worker died (killed, out of memory, node lost)
+                outcomes[i] = Outcome(False, error=f"{type(e).__name__}: {e}")
+            if not outcomes[i].ok:
+                tqdm.write(f"FAILED ({desc}) on {outcomes[i].host or '?'}: {tasks[i][0].to_dict()}\n"
+                           f"{outcomes[i].error}")
+            value = outcomes[i].value
+            bar.finished(value.get("images", 0) if isinstance(value, dict) else 0, outcomes[i].ok)
+            nxt = next(queue, None)
+            if nxt is not None:
+                pending[submit(nxt)] = nxt
+    except KeyboardInterrupt:
+        _cancel(list(pending))
+        raise
+    finally:
+        bar.close()
     return outcomes
 
 

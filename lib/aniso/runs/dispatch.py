@@ -43,24 +43,29 @@ def run_many(configs: Iterable[RunConfig], progress: bool = True, extra_meta=Non
 
 
 def _serial(configs: list[RunConfig], metas: list, progress: bool) -> list[RunRecord]:
-    from tqdm.auto import tqdm
+    from .progress import SweepProgress, run_images
 
     todo = sum(not stored(c) for c in configs)
+    bar = SweepProgress(len(configs), desc=f"runs ({todo} to train)", progress=progress)
     out = []
-    with tqdm(total=len(configs), desc=f"runs ({todo} to train)", disable=not progress) as bar:
+    try:
         for c, m in zip(configs, metas):
+            was_stored = stored(c)
             out.append(run(c, progress=progress, extra_meta=m))
-            bar.update(1)
+            bar.skip() if was_stored else bar.finished(run_images(out[-1].meta))
+    finally:
+        bar.close()
     return out
 
 
-def _train_one(config: RunConfig, meta: dict | None, expected: str) -> str:
-    """What a Ray task does: train and store one run (or find it stored); returns its id."""
+def _train_one(config: RunConfig, meta: dict | None, expected: str) -> dict:
+    """What a Ray task does: train and store one run (or find it stored); returns its id and training images."""
     from .cluster import check_same_run
+    from .progress import run_images
 
     check_same_run(config, expected)
-    run(config, progress=False, extra_meta=meta)
-    return expected
+    record = run(config, progress=False, extra_meta=meta)
+    return {"id": expected, "images": run_images(record.meta)}
 
 
 def _parallel(configs: list[RunConfig], metas: list, progress: bool, workers: int | None) -> list[RunRecord]:
