@@ -1,19 +1,22 @@
-"""One GPU session, prepared to fit a short lease: benchmark, a short paper-profile run, the converged runs.
+"""One GPU allocation turned into finished converged runs, in instalments: a benchmark, then the converged profile's
+missing runs in priority order until a time limit; the next allocation continues where this one stopped.
 
-    python ci/gpu_session.py --out OUT [--deadline 520] [--workers 4] [--notebooks table1 table4 table5 figure2]
-    python ci/gpu_session.py --out /tmp/gs --tiny     # the same steps at smoke size on the CPU, to test it
+    python ci/gpu_session.py --out OUT --time-limit 480 --resume results-gpu/runs [--runs-per-gpu 3] [--bench 150]
+    python ci/gpu_session.py --out /tmp/gs --tiny --time-limit 60      # smoke size on the CPU, to test it
 
-Steps, each recorded under OUT (and in OUT/log.txt):
+Steps, each logged in ``OUT/log.txt``:
 
 1. ``env.json``: the GPU, the driver, library versions, CPU count;
-2. ``bench_cuda.json``: ``bench/train.py`` on the GPU (ResNet18 at 128 px, ResNet50 at 256 px, the full
-   loop with loader workers against the bare model);
-3. a short run of the paper profile (ResNet50, 256 px, synthetic 300W at release size, ``--paper-epochs``);
-4. the runs the selected notebooks need on the ``converged`` profile: learning-rate tuning first, then the
-   final runs, ``--workers`` at a time on the one GPU (each a process with its own loader workers), no new
-   run started after ``--deadline`` seconds;
-5. ``store.tar.gz`` (split into ``store.tar.gz.part*`` of < 15 MiB): the run store and tuning results, to be
-   unpacked as ``results-gpu/runs`` and read by the notebooks with ``-p device cuda``.
+2. with ``--bench SECONDS``: ``bench_cuda.json``, from ``bench/train.py`` (bare model, the runner's loop, packed
+   runs, a run's fixed cost) for ResNet18 at 128 px and ResNet50 at 256 px, stopped after SECONDS;
+3. the converged profile's runs that neither this session's store nor ``--resume`` (the committed
+   ``results-gpu/runs``) holds, group by group in :data:`PRIORITY` order: a group's learning rates first (every
+   search advanced together), then its runs; ``--runs-per-gpu`` worker processes share the GPU, each keeping its
+   data on the device from one run to the next. No run starts once the time left is shorter than the longest one
+   so far took; at the time limit the runs in flight stop at their next epoch's end, and what they trained is
+   lost: only finished records reach the store;
+4. ``store.tar.gz``: this session's new records and tuning results (``runs/...``); unpack it into ``results-gpu/``
+   (``tar xzf OUT/store.tar.gz -C results-gpu``) and commit.
 
 Runs are the library's own (:func:`aniso.runs.run`), stored as usual; nothing here changes a result.
 """
@@ -28,13 +31,34 @@ import subprocess
 import sys
 import tarfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lib"))
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "lib"), os.environ.get("PYTHONPATH")) if p)
+
+#: What is trained first: (what, [(notebook, which of its cells)]); a cell shared by several groups trains in the
+#: first. The 300W loss comparison (Tables 1, 5 and 6, Figure 2) first, then the ablation, the mechanism study,
+#: the rest.
+PRIORITY = [
+    ("300W: the paper's losses (Tables 1, 5, 6; Figure 2)",
+     [("table6", lambda cell: cell.dataset == "300w" and "epochs" not in cell.settings and cell.loss in _paper())]),
+    ("300W: the anisotropic family (Table 6)",
+     [("table6", lambda cell: cell.dataset == "300w" and "epochs" not in cell.settings)]),
+    ("Table 4: the ablation", [("table4", None)]),
+    ("the mechanism study", [("mechanism", None)]),
+    ("Figure 2", [("figure2", None)]),
+    ("the rest", [(nb, None) for nb in ("table6", "table5", "figure1", "table2", "table3", "supp_ab_sweep",
+                                         "supp_architectures")]),
+]
+
+
+def _paper():
+    from aniso.suite import PAPER_LOSSES
+
+    return PAPER_LOSSES
 
 
 def log(out: Path, msg: str) -> None:
@@ -59,103 +83,170 @@ def environment(out: Path) -> dict:
     return info
 
 
-def bench(out: Path, tiny: bool) -> None:
-    log(out, "bench")
-    args = (["--device", "cpu", "--archs", "resnet18", "--sizes", "32", "--steps", "3", "--batch", "8",
-             "--faces", "0.02"] if tiny else
-            ["--device", "cuda", "--archs", "resnet18", "resnet50", "--sizes", "128", "256", "--batch", "64",
-             "--steps", "30", "--workers", "8", "--faces", "0.5"])
-    subprocess.run([sys.executable, str(REPO / "bench" / "train.py"), *args, "--json", str(out / "bench_cuda.json")],
-                   check=True, env=dict(os.environ, PYTHONPATH=str(REPO / "lib")))
+def bench(out: Path, args) -> None:
+    """``bench/train.py`` within ``--bench`` seconds: ResNet18 at 128 px (batch 64, packed 1, 2 and 4 at once) and
+    ResNet50 at 256 px (batch 32, packed 1 and 2), and a run's fixed cost."""
+    common = [sys.executable, str(REPO / "bench" / "train.py")]
+    jobs = ([["--device", "cpu", "--sizes", "32", "--steps", "3", "--batch", "8", "--faces", "0.02", "--pack", "1",
+              "2", "--seconds", "2"]] if args.tiny else
+            [["--device", "cuda", "--archs", "resnet18", "--sizes", "128", "--batch", "64", "--steps", "40",
+              "--pack", "1", "2", "4", "--seconds", "8", "--fixed-cost", "--faces", "0.3"],
+             ["--device", "cuda", "--archs", "resnet50", "--sizes", "256", "--batch", "32", "--steps", "20",
+              "--pack", "1", "2", "--seconds", "8", "--faces", "0.3"]])
+    results, t0 = [], time.time()
+    for i, job in enumerate(jobs):
+        left = args.bench - (time.time() - t0)
+        if left < 20:
+            log(out, f"bench: no time left for {' '.join(job)}")
+            break
+        path = out / f"bench_{i}.json"
+        log(out, f"bench {' '.join(job)}")
+        proc = subprocess.run([*common, *job, "--json", str(path)], timeout=left, capture_output=True, text=True)
+        log(out, proc.stdout.strip() + (f"\nSTDERR: {proc.stderr[-2000:]}" if proc.returncode else ""))
+        if path.exists():
+            results.append(json.loads(path.read_text()))
+            path.unlink()
+    (out / "bench_cuda.json").write_text(json.dumps(results, indent=1))
 
 
-def _train(config):
-    """Worker: one run (stored as usual); returns its id and training seconds."""
-    from aniso.runs import run
+# ----------------------------------------------------------------------------- worker processes
 
-    rec = run(config, progress=False)
-    return rec.id, rec.meta.get("train_seconds"), rec.meta.get("images_per_second")
-
-
-def _score(config):
-    """Worker: one learning-rate grid point (validation NME, inf when it diverges)."""
+def _score(config, stop_at: float):
+    """Worker: one learning rate's score (validation NME, inf when it diverges); None when out of time."""
     from aniso.runs import tuning
 
+    if time.time() > stop_at:
+        return None
     return tuning.score(config)
 
 
-def _pool(workers: int):
-    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+def _train(config, meta, stop_at: float):
+    """Worker: one run (stored as usual); stopped at an epoch's end after ``stop_at`` (then nothing is stored)."""
+    from aniso.runs import Interrupt, run
+    from aniso.runs.progress import run_images
 
+    def stop(epoch, row):
+        if time.time() > stop_at:
+            raise Interrupt(f"time limit reached after epoch {epoch}")
 
-def tune(out: Path, configs: list, profile: str, workers: int, deadline: float) -> None:
-    """Every tuning problem of ``configs``, its grid points in parallel; results stored as tune_lr stores them."""
-    from aniso.runs import tuning
-
-    problems = tuning.pending(configs, profile)
-    points = [(i, j, c) for i, (_, grid) in enumerate(problems) for j, c in enumerate(grid)]
-    log(out, f"tuning: {len(problems)} problems, {len(points)} grid points")
-    scores: dict = {}
     t0 = time.time()
-    with _pool(workers) as pool:
-        futures = {pool.submit(_score, c): (i, j) for i, j, c in points}
-        for f in as_completed(futures):
-            scores[futures[f]] = f.result()
-    for i, (base, grid) in enumerate(problems):
-        result = tuning.store_result(base, grid, [scores[(i, j)] for j in range(len(grid))], time.time() - t0)
-        log(out, f"  {result.summary()}")
+    try:
+        rec = run(config, progress=False, extra_meta=meta, on_epoch_end=stop)
+    except Interrupt:
+        return None
+    return {"id": rec.id, "seconds": time.time() - t0, "images": run_images(rec.meta),
+            "ips": rec.meta.get("images_per_second"), "fixed": rec.meta.get("timing", {}).get("fixed")}
 
 
-def train(out: Path, configs: list, workers: int, deadline: float) -> list:
-    """The final runs, ``workers`` at a time; none is started after ``deadline`` (seconds since the epoch)."""
-    done = []
-    with _pool(workers) as pool:
-        pending = list(configs)
-        running = {}
-        while pending or running:
-            while pending and len(running) < workers and time.time() < deadline:
-                c = pending.pop(0)
-                running[pool.submit(_train, c)] = c
+class OutOfTime(Exception):
+    """The session's time limit came before the work did."""
+
+
+class Pool:
+    """``workers`` processes sharing the device; no work starts after ``stop_at`` (seconds since the epoch)."""
+
+    def __init__(self, out: Path, workers: int, stop_at: float):
+        self.out, self.stop_at, self.longest = out, stop_at, 0.0
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+
+    def score_many(self, configs) -> list:
+        if time.time() > self.stop_at:
+            raise OutOfTime()
+        scores = list(self.pool.map(_score, configs, [self.stop_at] * len(configs)))
+        if any(s is None for s in scores):
+            raise OutOfTime()
+        return scores
+
+    def train(self, items: list, progress) -> None:
+        """Train ``(config, meta)`` items, ``workers`` at a time; log each and the sweep's progress."""
+        todo, running = list(items), {}
+        while todo or running:
+            while todo and len(running) < self.pool._max_workers and self._time_for_one():
+                config, meta = todo.pop(0)
+                running[self.pool.submit(_train, config, meta, self.stop_at)] = config
             if not running:
-                break
-            f = next(as_completed(running))
-            c = running.pop(f)
-            try:
-                done.append(f.result())
-                log(out, f"  done {done[-1][0]} ({done[-1][1]:.0f} s, {done[-1][2] or 0:.0f} img/s)")
-            except Exception as exc:  # report and go on: the others still finish
-                log(out, f"  FAILED {c}: {exc!r}")
-    log(out, f"final runs: {len(done)} of {len(configs)} done ({len(pending)} not started before the deadline)")
-    return done
+                raise OutOfTime()
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for f in done:
+                config = running.pop(f)
+                try:
+                    r = f.result()
+                except Exception as exc:  # reported; the others go on
+                    log(self.out, f"  FAILED {config.to_dict()}: {exc!r}")
+                    progress.finished(0, ok=False)
+                    continue
+                if r is None:
+                    log(self.out, f"  stopped by the time limit: {config.loss}, seed {config.seed} (nothing stored)")
+                    continue
+                self.longest = max(self.longest, r["seconds"])
+                progress.finished(r["images"])
+                log(self.out, f"  done {r['id']} in {r['seconds']:.1f} s ({r['ips'] or 0:,.0f} img/s training, "
+                              f"{r['fixed'] or 0:.1f} s besides training); {progress.line()}")
+
+    def _time_for_one(self) -> bool:
+        return time.time() + self.longest < self.stop_at
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def converged(out: Path, args) -> None:
+# ----------------------------------------------------------------------------- the converged instalment
+
+def group_cells(profile: str, device: str, parts) -> dict:
+    """``{cell key: (notebook, cell)}`` of one priority group."""
     from aniso import suite
-    from aniso.runs import config_id
+
+    cells = {}
+    for nb, keep in parts:
+        for key, cell in suite.notebook_cells(nb, profile).items():
+            if keep is None or keep(cell):
+                cells.setdefault(key, (nb, cell))
+    return cells
+
+
+def plan_group(profile: str, device: str, cells: dict, tune: bool) -> list:
+    """The group's ``(cell, config, meta)`` per cell and seed (tuned learning rates when ``tune``)."""
+    from aniso import suite
+
+    out = []
+    for nb in dict.fromkeys(nb for nb, _ in cells.values()):
+        keys = [k for k, (n, _) in cells.items() if n == nb]
+        for cell, configs, metas in suite.plan(nb, profile=profile, device=device, tune=tune, progress=False,
+                                               keys=keys).values():
+            out += [(cell, c, m) for c, m in zip(configs, metas)]
+    return out
+
+
+def converged(out: Path, args, pool: Pool) -> None:
+    from aniso import suite
+    from aniso.runs import config_id, stored, tuning
+    from aniso.runs.progress import SweepProgress
 
     profile = "smoke" if args.tiny else "converged"
-    deadline = START + args.deadline
-    cells = {}
-    for nb in args.notebooks:
-        for key, (cell, configs, _) in suite.plan(nb, profile=profile, device=args.device, tune=False,
-                                                  progress=False).items():
-            cells[key] = configs
-    configs = [c.replace(num_workers=args.loader_workers) for cfgs in cells.values() for c in cfgs]
-    # workers that need the same synthetic set wait while one generates it (the lock in aniso.runs.prepare_data)
-    tune(out, configs, profile, args.workers, deadline)
-    planned = {}
-    for nb in args.notebooks:
-        for key, (cell, cfgs, _) in suite.plan(nb, profile=profile, device=args.device, progress=False).items():
-            planned[key] = [c.replace(num_workers=args.loader_workers) for c in cfgs]
-    distinct = {config_id(c): c for cfgs in planned.values() for c in cfgs}  # cells shared by notebooks, once
-    train(out, list(distinct.values()), args.workers, deadline)
+    seen: set = set()
+    for what, parts in PRIORITY:
+        cells = {k: v for k, v in group_cells(profile, args.device, parts).items() if k not in seen}
+        seen |= set(cells)
+        if not cells:
+            continue
+        bases = [suite.tuning_base(cell, c) for cell, c, _ in plan_group(profile, args.device, cells, tune=False)
+                 if suite.is_tuned(cell, profile)]
+        problems = tuning.pending(bases, profile)
+        log(out, f"{what}: {len(cells)} cells; {len(problems)} learning-rate searches to run")
+        for result in tuning.search_all(problems, pool.score_many) if problems else []:
+            log(out, f"  {result.loss}, {result.arch}: {result.summary()}")
+        items = {config_id(c): (c, m) for _, c, m in plan_group(profile, args.device, cells, tune=True)}
+        todo = [item for item in items.values() if not stored(item[0])]
+        progress = SweepProgress(len(items), len(items) - len(todo), what, progress=False)
+        log(out, f"  {len(items)} runs, {len(items) - len(todo)} already stored")
+        pool.train(todo, progress)
 
 
 def pack(out: Path, store: Path) -> None:
-    """The store as one tar.gz, split into parts below the 16 MiB a file can bring back."""
+    """The store as one tar.gz (``runs/...``), split into parts below the 16 MiB a file can bring back."""
     tar = out / "store.tar.gz"
     with tarfile.open(tar, "w:gz") as tf:
-        tf.add(store, arcname="runs")
+        tf.add(store, arcname="runs", filter=lambda ti: None if "/claims" in ti.name else ti)
     data = tar.read_bytes()
     part = 15 * 2**20
     if len(data) > part:
@@ -170,40 +261,42 @@ START = time.time()
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, help="what comes back: env, bench, log, the packed store (a few files)")
-    ap.add_argument("--work", default="/tmp/gpu-session", help="the store and the cache (generated data, checkpoints)")
-    ap.add_argument("--deadline", type=float, default=520.0, help="seconds after which no new run starts")
-    ap.add_argument("--workers", type=int, default=5, help="runs at a time on the GPU")
-    ap.add_argument("--loader-workers", type=int, default=2, help="loader processes per run")
-    ap.add_argument("--paper-epochs", type=int, default=2)
-    ap.add_argument("--notebooks", nargs="+", default=["table1", "table4", "table5", "figure2"])
+    ap.add_argument("--work", default="/tmp/gpu-session", help="this session's store and cache")
+    ap.add_argument("--resume", action="append", default=[], help="a store whose runs need not be trained again "
+                    "(e.g. results-gpu/runs); may be given several times")
+    ap.add_argument("--time-limit", type=float, default=480.0, help="seconds from the start after which no work "
+                    "starts and the runs in flight stop")
+    ap.add_argument("--bench", type=float, default=0.0, help="seconds for the benchmark (0: none)")
+    ap.add_argument("--runs-per-gpu", type=int, default=3, help="worker processes sharing the device")
     ap.add_argument("--tiny", action="store_true", help="smoke-sized, on the CPU: to test this script")
     args = ap.parse_args(argv)
     args.device = "cpu" if args.tiny else "cuda"
     out, work = Path(args.out).resolve(), Path(args.work).resolve()
     out.mkdir(parents=True, exist_ok=True)
     store = work / "runs"
-    os.environ.update(ANISO_RUNS_DIR=str(store), ANISO_READ_RUNS="", ANISO_CACHE=str(work / "cache"))
+    store.mkdir(parents=True, exist_ok=True)
+    os.environ.update(ANISO_RUNS_DIR=str(store), ANISO_CACHE=str(work / "cache"), ANISO_CHECKPOINT_EVERY="1e9",
+                      ANISO_READ_RUNS=os.pathsep.join(str(Path(p).resolve()) for p in args.resume))
     log(out, f"environment: {environment(out)}")
-    for step in (lambda: bench(out, args.tiny), lambda: paper_run(out, args), lambda: converged(out, args)):
-        try:  # a step that breaks is logged; the next ones still run and what exists comes back
-            step()
-        except Exception:
+    stop_at = START + args.time_limit
+    if args.bench > 0:
+        try:
+            bench(out, args)
+        except Exception:  # logged; the runs still come
             import traceback
 
-            log(out, f"STEP FAILED:\n{traceback.format_exc()}")
-    pack(out, store)
-    log(out, "packed")
+            log(out, f"BENCH FAILED:\n{traceback.format_exc()}")
+    pool = Pool(out, args.runs_per_gpu, stop_at)
+    try:
+        converged(out, args, pool)
+        log(out, "every run of the converged profile is stored")
+    except OutOfTime:
+        log(out, f"time limit reached ({args.time_limit:.0f} s): the runs not finished are left for the next session")
+    finally:
+        pool.close()
+        pack(out, store)
+        log(out, f"packed {sum(1 for _ in store.glob('*.json'))} new runs into {out / 'store.tar.gz'}")
     return 0
-
-
-def paper_run(out: Path, args) -> None:
-    from aniso.runs import make_config, run
-
-    paper = make_config("smoke" if args.tiny else "paper", dataset="300w", epochs=args.paper_epochs,
-                        device=args.device, num_workers=0 if args.tiny else 8)
-    rec = run(paper, progress=False)
-    log(out, f"paper profile, {paper.epochs} epochs: {rec.id} {rec.meta['train_seconds']:.0f} s, "
-             f"{rec.meta['images_per_second']:.0f} img/s, full NME {100 * rec.metrics['full']['inter_pupil']['nme']:.2f}%")
 
 
 if __name__ == "__main__":
