@@ -84,15 +84,15 @@ def environment(out: Path) -> dict:
 
 
 def bench(out: Path, args) -> None:
-    """``bench/train.py`` within ``--bench`` seconds: ResNet18 at 128 px (batch 64, packed 1, 2 and 4 at once) and
-    ResNet50 at 256 px (batch 32, packed 1 and 2), and a run's fixed cost."""
+    """``bench/train.py`` within ``--bench`` seconds: ResNet18 at 128 px (the converged profile's batch, 64; one and
+    three packed runs), a run's fixed cost, and ResNet50 at 256 px (the paper profile's batch, 32; one and two)."""
     common = [sys.executable, str(REPO / "bench" / "train.py")]
     jobs = ([["--device", "cpu", "--sizes", "32", "--steps", "3", "--batch", "8", "--faces", "0.02", "--pack", "1",
               "2", "--seconds", "2"]] if args.tiny else
-            [["--device", "cuda", "--archs", "resnet18", "--sizes", "128", "--batch", "64", "--steps", "40",
-              "--pack", "1", "2", "4", "--seconds", "8", "--fixed-cost", "--faces", "0.3"],
-             ["--device", "cuda", "--archs", "resnet50", "--sizes", "256", "--batch", "32", "--steps", "20",
-              "--pack", "1", "2", "--seconds", "8", "--faces", "0.3"]])
+            [["--device", "cuda", "--archs", "resnet18", "--sizes", "128", "--batch", "64", "--steps", "60",
+              "--pack", "1", "3", "--seconds", "6", "--fixed-cost", "--faces", "0.3"],
+             ["--device", "cuda", "--archs", "resnet50", "--sizes", "256", "--batch", "32", "--steps", "40",
+              "--pack", "1", "2", "--seconds", "6", "--faces", "0.3"]])
     results, t0 = [], time.time()
     for i, job in enumerate(jobs):
         left = args.bench - (time.time() - t0)
@@ -101,8 +101,12 @@ def bench(out: Path, args) -> None:
             break
         path = out / f"bench_{i}.json"
         log(out, f"bench {' '.join(job)}")
-        proc = subprocess.run([*common, *job, "--json", str(path)], timeout=left, capture_output=True, text=True)
-        log(out, proc.stdout.strip() + (f"\nSTDERR: {proc.stderr[-2000:]}" if proc.returncode else ""))
+        try:
+            proc = subprocess.run([*common, *job, "--json", str(path)], timeout=left, capture_output=True, text=True)
+            log(out, proc.stdout.strip() + (f"\nSTDERR: {proc.stderr[-2000:]}" if proc.returncode else ""))
+        except subprocess.TimeoutExpired as exc:
+            log(out, f"bench stopped after {left:.0f} s; it had printed:\n{exc.stdout or ''}")
+            break
         if path.exists():
             results.append(json.loads(path.read_text()))
             path.unlink()
@@ -217,16 +221,19 @@ def plan_group(profile: str, device: str, cells: dict, tune: bool) -> list:
     return out
 
 
-def converged(out: Path, args, pool: Pool) -> None:
+def converged(out: Path, args, pool: Pool, groups=None) -> None:
+    """The runs of ``groups`` (default: every group of :data:`PRIORITY`), their learning rates first."""
     from aniso import suite
     from aniso.runs import config_id, stored, tuning
     from aniso.runs.progress import SweepProgress
 
     profile = "smoke" if args.tiny else "converged"
     seen: set = set()
-    for what, parts in PRIORITY:
+    for what, parts in PRIORITY:  # a cell trains in the first group that has it
         cells = {k: v for k, v in group_cells(profile, args.device, parts).items() if k not in seen}
         seen |= set(cells)
+        if groups is not None and what not in {g[0] for g in groups}:
+            continue
         if not cells:
             continue
         bases = [suite.tuning_base(cell, c) for cell, c, _ in plan_group(profile, args.device, cells, tune=False)
@@ -240,6 +247,19 @@ def converged(out: Path, args, pool: Pool) -> None:
         progress = SweepProgress(len(items), len(items) - len(todo), what, progress=False)
         log(out, f"  {len(items)} runs, {len(items) - len(todo)} already stored")
         pool.train(todo, progress)
+
+
+def converged_groups(out: Path, args, pool: Pool) -> None:
+    """:func:`converged`, a group that breaks (logged) leaving the next ones to run; stops at the time limit."""
+    for group in PRIORITY:
+        try:
+            converged(out, args, pool, [group])
+        except OutOfTime:
+            raise
+        except Exception:
+            import traceback
+
+            log(out, f"GROUP FAILED ({group[0]}):\n{traceback.format_exc()}")
 
 
 def pack(out: Path, store: Path) -> None:
@@ -288,8 +308,8 @@ def main(argv=None) -> int:
             log(out, f"BENCH FAILED:\n{traceback.format_exc()}")
     pool = Pool(out, args.runs_per_gpu, stop_at)
     try:
-        converged(out, args, pool)
-        log(out, "every run of the converged profile is stored")
+        converged_groups(out, args, pool)
+        log(out, "every group of the converged profile done")
     except OutOfTime:
         log(out, f"time limit reached ({args.time_limit:.0f} s): the runs not finished are left for the next session")
     finally:
