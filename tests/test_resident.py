@@ -284,3 +284,15 @@ def test_a_runs_numbers_do_not_depend_on_what_shares_the_device(tmp_path):
                                     "progress=False)\nr = run(")
     subprocess.run([sys.executable, "-c", after, "l2", "0"], env=_env(tmp_path, "after"), check=True)
     _same(tmp_path / "alone", tmp_path / "after", rid)
+
+
+def test_item_draws_depend_on_seed_epoch_and_index_alone():
+    from scipy import stats
+
+    a = item_draws(3, 1, range(100))
+    np.testing.assert_array_equal(item_draws(3, 1, range(99, -1, -1))[::-1], a)  # order of access does not matter
+    assert not np.array_equal(item_draws(4, 1, range(100)), a) and not np.array_equal(item_draws(3, 2, range(100)), a)
+    many = item_draws(0, 0, range(3000))
+    assert ((many >= 0) & (many < 1)).all()
+    assert stats.kstest(many.ravel(), "uniform").pvalue > 1e-3
+    assert abs(np.corrcoef(many[:, 0], many[:, 1])[0, 1]) < 0.1

@@ -180,15 +180,31 @@ def crop_matrix(box: np.ndarray, input_size: int, crop_scale: float = 1.25) -> n
 
 
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: a bijective mix of 64-bit integers (wrapping arithmetic)."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
 def item_draws(seed: int, epoch: int, indices) -> np.ndarray:
-    """``(len(indices), N_DRAWS)`` uniform [0, 1) numbers, row i from a generator seeded with
-    ``(seed, epoch, indices[i])``: an item's augmentation depends on nothing else (not the order of access,
-    the batch it lands in, the number of loader workers or the pipeline)."""
-    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-    out = np.empty((len(idx), N_DRAWS))
-    for row, i in enumerate(idx):
-        out[row] = np.random.default_rng([int(seed), int(epoch), int(i)]).random(N_DRAWS)
-    return out
+    """``(len(indices), N_DRAWS)`` uniform [0, 1) numbers; row i is a function of ``(seed, epoch, indices[i])``
+    alone, so an item's augmentation depends on nothing else (not the order of access, the batch it lands in, the
+    number of loader workers or the pipeline).
+
+    A counter-based generator (SplitMix64 of the key and the draw's number), vectorised over items: a whole
+    epoch's draws cost microseconds, where one seeded generator per item cost 30 ms per 3,000 faces.
+    """
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        key = _mix64(_mix64(np.array([int(seed) % 2**64], dtype=np.uint64) + _GOLDEN)
+                     ^ np.array([int(epoch) % 2**64], dtype=np.uint64))
+        counter = idx[:, None] * np.uint64(N_DRAWS) + np.arange(1, N_DRAWS + 1, dtype=np.uint64)[None, :]
+        bits = _mix64(key + counter * _GOLDEN)
+    return (bits >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
 def augment_matrices(draws: np.ndarray, aug: AugmentConfig, size: int) -> tuple[np.ndarray, np.ndarray]:
