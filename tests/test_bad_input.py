@@ -151,3 +151,118 @@ def test_bad_parameters_fail_before_training(private_store, params, fragment):
     out = (private_store / "out.ipynb").read_text()
     assert fragment.replace("'", "\\'") in out or fragment in out, proc.stderr[-2000:]
     _nothing_left(private_store)
+
+
+# ----------------------------------------------------------------------------- damaged records
+# A record as an interrupted copy or sync, a hand edit or another store version leaves it: loading it (a notebook
+# does) raises one DamagedRecord naming the file, what is wrong and the remedy, before anything trains.
+
+def truncate_json(store: Path, rid: str) -> Path:
+    p = store / f"{rid}.json"
+    p.write_text(p.read_text().splitlines()[0] + "\n")
+    return p
+
+
+def truncate_npz(store: Path, rid: str) -> Path:
+    p = store / f"{rid}.npz"
+    p.write_bytes(p.read_bytes()[:1000])
+    return p
+
+
+def missing_npz(store: Path, rid: str) -> Path:
+    (store / f"{rid}.npz").unlink()
+    return store / f"{rid}.json"
+
+
+def missing_json(store: Path, rid: str) -> Path:
+    (store / f"{rid}.json").unlink()
+    return store / f"{rid}.npz"
+
+
+def edited_config(store: Path, rid: str) -> Path:
+    import json
+
+    p = store / f"{rid}.json"
+    meta = json.loads(p.read_text())
+    meta["config"]["lr"] *= 2
+    p.write_text(json.dumps(meta, indent=1))
+    return p
+
+
+def wrong_array_length(store: Path, rid: str) -> Path:
+    p = store / f"{rid}.npz"
+    with np.load(p) as z:
+        arrays = {k: z[k] for k in z.files}
+    key = sorted(k for k in arrays if k.startswith("nme/"))[0]
+    arrays[key] = arrays[key][:-1]
+    np.savez_compressed(p, **arrays)
+    return p
+
+
+DAMAGE_CASES = [  # (how to damage a stored record, the kind it is reported as, a fragment of the message)
+    (truncate_json, "unreadable json", "does not parse"),
+    (truncate_npz, "unreadable npz", "do not open (BadZipFile"),
+    (missing_npz, "missing pair", ".npz is missing"),
+    (missing_json, "missing pair", ".json is missing"),
+    (edited_config, "id mismatch", "does not match its configuration"),
+    (wrong_array_length, "wrong arrays", "expected ("),
+]
+
+
+def assert_names_file_and_remedy(message: str, damaged: Path, rid: str) -> None:
+    assert str(damaged) in message, message
+    assert "git checkout --" in message and f"delete both {damaged.parent / rid}.json and {rid}.npz" in message
+
+
+@pytest.fixture(scope="module")
+def notebook_store(tmp_path_factory):
+    """table4's smoke runs and tuning results, trained once (a private store and cache)."""
+    base = tmp_path_factory.mktemp("table4")
+    mp = pytest.MonkeyPatch()
+    for name, value in {"ANISO_RUNS_DIR": base / "runs", "ANISO_READ_RUNS": "", "ANISO_CACHE": base / "cache"}.items():
+        mp.setenv(name, str(value))
+    session = notebook.start("table4", {"profile": "smoke", "results_dir": str(base / "results"), "progress": False})
+    mp.undo()
+    return base, session.run_ids()
+
+
+@pytest.mark.parametrize("breaker, kind, fragment", DAMAGE_CASES, ids=lambda x: getattr(x, "__name__", None))
+def test_a_damaged_record_is_named_with_its_remedy(notebook_store, tmp_path, monkeypatch, breaker, kind, fragment):
+    from aniso.runs import RunRecord
+    from aniso.runs.store import DamagedRecord
+
+    base, ids = notebook_store
+    store = shutil.copytree(base / "runs", tmp_path / "runs")
+    damaged = breaker(store, ids[1])
+    with pytest.raises(DamagedRecord) as err:
+        RunRecord.load(ids[1], store)
+    assert err.value.kind == kind and err.value.path == damaged and fragment in str(err.value), str(err.value)
+    assert_names_file_and_remedy(str(err.value), damaged, ids[1])
+    monkeypatch.setenv("ANISO_RUNS_DIR", str(tmp_path / "scratch"))
+    monkeypatch.setenv("ANISO_READ_RUNS", str(store))  # found the way a notebook finds the committed store
+    with pytest.raises(DamagedRecord, match="delete both"):
+        RunRecord.load(ids[1])
+    if kind == "id mismatch":
+        from aniso.runs.config import STORE_VERSION
+
+        assert f"another store version than STORE_VERSION={STORE_VERSION}" in str(err.value)
+
+
+@pytest.mark.parametrize("breaker", [c[0] for c in DAMAGE_CASES if c[1] != "missing pair"],
+                         ids=lambda x: x.__name__)
+def test_a_notebook_meeting_a_damaged_record_fails_before_training(notebook_store, tmp_path, monkeypatch, breaker):
+    """One damaged record of the many a notebook reads: the notebook fails, naming it, and trains nothing."""
+    from aniso.runs import training
+    from aniso.runs.store import DamagedRecord
+
+    base, ids = notebook_store
+    store = shutil.copytree(base / "runs", tmp_path / "runs")
+    damaged = breaker(store, ids[-1])  # the last run asked for: the others would be loaded (or trained) first
+    monkeypatch.setenv("ANISO_RUNS_DIR", str(store))
+    monkeypatch.setenv("ANISO_READ_RUNS", "")
+    monkeypatch.setenv("ANISO_CACHE", str(base / "cache"))
+    (store / f"{ids[0]}.json").unlink()  # one run to train: it must not start
+    monkeypatch.setattr(training, "_train", lambda *a, **k: pytest.fail("trained before naming the damaged record"))
+    with pytest.raises(DamagedRecord) as err:
+        _start(tmp_path, "table4")
+    assert_names_file_and_remedy(str(err.value), damaged, ids[-1])
