@@ -22,7 +22,8 @@ A record that cannot be used as it is (cut short by a copy or a sync, edited
 by hand, made under another store version) raises :class:`DamagedRecord`
 when it is loaded, naming the file, what is wrong and the remedy;
 ``python -m aniso.runs verify`` (:mod:`~aniso.runs.verify`) checks a whole
-store.
+store. A record or checkpoint that cannot be written (a full disk, a
+read-only store) raises :class:`SaveFailed` and leaves no partial file.
 """
 
 from __future__ import annotations
@@ -35,16 +36,17 @@ import subprocess
 import warnings
 import zipfile
 import zlib
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
 
-from ..files import atomic_write
+from ..files import atomic_write, write_error
 from .config import RunConfig
 
 __all__ = ["REPO_ROOT", "RunRecord", "runs_dir", "read_dirs", "cache_dir", "use_store", "stored", "find",
            "provenance", "installed_versions", "version_differences", "VersionMismatchWarning", "warn_other_versions",
-           "checkpoint_dir", "DamagedRecord", "DAMAGE_KINDS", "PROVENANCE_FIELDS",
+           "checkpoint_dir", "DamagedRecord", "DAMAGE_KINDS", "PROVENANCE_FIELDS", "SaveFailed", "save_failed",
            "read_meta", "read_arrays", "array_problems", "expected_id", "check_record", "check_stored"]
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -179,13 +181,27 @@ class RunRecord:
         return cls(meta, arrays)
 
     def save(self, directory: Path | None = None) -> None:
-        """Write the record atomically: arrays first, then the json that marks it finished."""
+        """Write the record atomically: arrays first, then the json that marks it finished.
+
+        A write that fails (a full disk, a read-only store) raises an ``OSError`` naming the file and the cause,
+        and leaves neither file of the record behind (an ``.npz`` without its json is no record).
+        """
         d = Path(directory or runs_dir())
+        json_path, npz_path = d / f"{self.id}.json", d / f"{self.id}.npz"
+        text = json.dumps(self.meta, indent=1, default=_jsonable)
         buf = io.BytesIO()
         np.savez_compressed(buf, **self.arrays)
-        (d / f"{self.id}.json").unlink(missing_ok=True)
-        atomic_write(d / f"{self.id}.npz", buf.getvalue())
-        atomic_write(d / f"{self.id}.json", json.dumps(self.meta, indent=1, default=_jsonable))
+        try:
+            json_path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise write_error(exc, json_path) from exc
+        try:
+            atomic_write(npz_path, buf.getbuffer())
+            atomic_write(json_path, text)
+        except BaseException:
+            with suppress(OSError):
+                npz_path.unlink(missing_ok=True)
+            raise
 
 
 # ----------------------------------------------------------------------------- damage
@@ -353,6 +369,25 @@ def check_stored(run_ids) -> None:
     for rid in dict.fromkeys(run_ids):
         if find(rid) is not None:
             RunRecord.load(rid)
+
+
+class SaveFailed(OSError):
+    """A run's record or checkpoint could not be written (a full disk, a read-only store); ``errno`` is the cause's.
+
+    The run's checkpoint is kept: asked again once the cause is fixed, the run resumes from its last checkpoint.
+    """
+
+
+def save_failed(exc: OSError, what: str, checkpoint: Path) -> SaveFailed:
+    """:class:`SaveFailed` for ``exc``: ``what`` failed, the cause, and where the run resumes from."""
+    cause = exc.strerror or str(exc)
+    if checkpoint.exists():
+        then = f"it resumes from its last checkpoint, {checkpoint}, kept"
+    else:
+        then = "it trains again from the start (no checkpoint was written yet: ANISO_CHECKPOINT_EVERY)"
+    message = (f"{what} ({cause}); once there is space again (or the store is writable), ask for the run again "
+               f"and {then}")
+    return SaveFailed(exc.errno, message) if exc.errno is not None else SaveFailed(message)
 
 
 def _jsonable(x):
