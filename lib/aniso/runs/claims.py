@@ -33,7 +33,7 @@ from typing import Callable
 
 from .store import runs_dir
 
-__all__ = ["DEFAULT_EXPIRY", "Claim", "claim_expiry", "claim_path", "try_claim", "acquire"]
+__all__ = ["DEFAULT_EXPIRY", "Claim", "claim_expiry", "claim_path", "claim_status", "try_claim", "acquire"]
 
 #: Seconds without a heartbeat after which a claim is stale (overridden by ``ANISO_CLAIM_EXPIRY``).
 DEFAULT_EXPIRY = 15 * 60.0
@@ -73,6 +73,14 @@ def _holder(path: Path) -> dict:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
+
+
+def claim_status(path: Path) -> tuple[float | None, bool, dict]:
+    """Read-only look at a claim file (or a ``.takeover`` lock): ``(seconds since its last heartbeat, stale?,
+    what it says about its holder)``; the age is ``None`` when the file is gone. Stale: older than
+    :func:`claim_expiry`, so a worker asking for the run would take it over."""
+    age = _age(path)
+    return age, age is not None and age > claim_expiry(), _holder(path) if path.suffix == ".claim" else {}
 
 
 class Claim:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from .config import RunConfig, config_id
-from .store import RunRecord, find, read_dirs, stored, warn_other_versions
+from .store import RunRecord, check_stored, find, read_dirs, stored, warn_other_versions
 from .training import run
 
 __all__ = ["run_many"]
@@ -27,6 +27,9 @@ def run_many(configs: Iterable[RunConfig], progress: bool = True, extra_meta=Non
     runs in parallel through Ray, at most ``workers`` at once; a configuration given twice trains once. Every run
     that fails is reported with its configuration and traceback, and once the others have finished
     :class:`~aniso.runs.cluster.RunsFailed` lists them all.
+
+    Every stored record among them is loaded first: a damaged one raises
+    :class:`~aniso.runs.store.DamagedRecord` (naming the file and the remedy) before anything trains.
     """
     from .cluster import parallel
 
@@ -34,6 +37,7 @@ def run_many(configs: Iterable[RunConfig], progress: bool = True, extra_meta=Non
     metas = list(extra_meta) if extra_meta is not None else [None] * len(configs)
     if len(metas) != len(configs):
         raise ValueError(f"run_many: extra_meta has {len(metas)} entries for {len(configs)} configurations")
+    check_stored(config_id(c) for c in configs)
     if not parallel(workers, ray_address):
         return _serial(configs, metas, progress)
     from .cluster import connected

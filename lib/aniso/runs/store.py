@@ -17,6 +17,13 @@ Checkpoints and generated data live in the cache (``ANISO_CACHE``, default
 ``<repo>/.cache/aniso``, never in git). A run in training holds a claim in
 ``<runs_dir>/claims/`` (:mod:`~aniso.runs.claims`). Workers on several
 machines must see the same store and cache: one shared filesystem.
+
+A record that cannot be used as it is (cut short by a copy or a sync, edited
+by hand, made under another store version) raises :class:`DamagedRecord`
+when it is loaded, naming the file, what is wrong and the remedy;
+``python -m aniso.runs verify`` (:mod:`~aniso.runs.verify`) checks a whole
+store. A record or checkpoint that cannot be written (a full disk, a
+read-only store) raises :class:`SaveFailed` and leaves no partial file.
 """
 
 from __future__ import annotations
@@ -27,16 +34,20 @@ import os
 import platform
 import subprocess
 import warnings
+import zipfile
+import zlib
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
 
-from ..files import atomic_write
+from ..files import atomic_write, write_error
 from .config import RunConfig
 
 __all__ = ["REPO_ROOT", "RunRecord", "runs_dir", "read_dirs", "cache_dir", "use_store", "stored", "find",
            "provenance", "installed_versions", "version_differences", "VersionMismatchWarning", "warn_other_versions",
-           "checkpoint_dir"]
+           "checkpoint_dir", "DamagedRecord", "DAMAGE_KINDS", "PROVENANCE_FIELDS", "SaveFailed", "save_failed",
+           "read_meta", "read_arrays", "array_problems", "expected_id", "check_record", "check_stored"]
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -147,22 +158,236 @@ class RunRecord:
 
     @classmethod
     def load(cls, run_id: str, directory: Path | None = None) -> "RunRecord":
+        """Read and check a record: from ``directory``, or from the first store folder holding both its files.
+
+        Raises :class:`DamagedRecord` (naming the file, what is wrong and the remedy) for a JSON that does not
+        parse, an ``.npz`` that does not open, a missing pair file, arrays that disagree with the metrics, or an
+        id that is not its configuration's hash; ``FileNotFoundError`` when no file of the run exists.
+        """
         d = Path(directory) if directory is not None else find(run_id)
         if d is None:
+            half = _lone_half(run_id)
+            if half is not None:
+                raise _missing_pair(half)
             raise FileNotFoundError(f"run {run_id} is not in the store ({', '.join(map(str, read_dirs()))})")
-        meta = json.loads((d / f"{run_id}.json").read_text())
-        with np.load(d / f"{run_id}.npz", allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+        json_path, npz_path = d / f"{run_id}.json", d / f"{run_id}.npz"
+        if not (json_path.exists() and npz_path.exists()):
+            if json_path.exists() or npz_path.exists():
+                raise _missing_pair(json_path if json_path.exists() else npz_path)
+            raise FileNotFoundError(f"run {run_id} is not in {d}")
+        meta = read_meta(json_path)
+        arrays = read_arrays(npz_path)
+        check_record(meta, arrays, json_path)
         return cls(meta, arrays)
 
     def save(self, directory: Path | None = None) -> None:
-        """Write the record atomically: arrays first, then the json that marks it finished."""
+        """Write the record atomically: arrays first, then the json that marks it finished.
+
+        A write that fails (a full disk, a read-only store) raises an ``OSError`` naming the file and the cause,
+        and leaves neither file of the record behind (an ``.npz`` without its json is no record).
+        """
         d = Path(directory or runs_dir())
+        json_path, npz_path = d / f"{self.id}.json", d / f"{self.id}.npz"
+        text = json.dumps(self.meta, indent=1, default=_jsonable)
         buf = io.BytesIO()
         np.savez_compressed(buf, **self.arrays)
-        (d / f"{self.id}.json").unlink(missing_ok=True)
-        atomic_write(d / f"{self.id}.npz", buf.getvalue())
-        atomic_write(d / f"{self.id}.json", json.dumps(self.meta, indent=1, default=_jsonable))
+        try:
+            json_path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise write_error(exc, json_path) from exc
+        try:
+            atomic_write(npz_path, buf.getbuffer())
+            atomic_write(json_path, text)
+        except BaseException:
+            with suppress(OSError):
+                npz_path.unlink(missing_ok=True)
+            raise
+
+
+# ----------------------------------------------------------------------------- damage
+
+#: What :class:`DamagedRecord` (and ``verify``) can find wrong with a store entry.
+DAMAGE_KINDS = ("unreadable json", "unreadable npz", "missing pair", "wrong arrays", "id mismatch",
+                "missing provenance", "unreadable tuning file")
+
+#: What every record's provenance gives (:func:`provenance`).
+PROVENANCE_FIELDS = ("commit", "device", "precision", "torch_threads", "versions", "machine", "cpu")
+
+_META_FIELDS = ("id", "config", "provenance", "history", "metrics")
+
+
+class DamagedRecord(ValueError):
+    """A stored record that cannot be used as it is; the message names the file, what is wrong and the remedy.
+
+    ``path`` is the damaged file, ``kind`` one of :data:`DAMAGE_KINDS`, ``problem`` what is wrong.
+    """
+
+    def __init__(self, path: str | Path, kind: str, problem: str, restore: str | Path | None = None):
+        self.path, self.kind, self.problem = Path(path), kind, problem
+        base = self.path.parent / self.path.name.split(".")[0]
+        super().__init__(f"damaged run record {self.path}: {problem}. Restore it from git "
+                         f"(`git checkout -- {restore or self.path}`) or delete both {base}.json and "
+                         f"{base.name}.npz to retrain it")
+
+
+def _missing_pair(present: Path) -> DamagedRecord:
+    other = present.with_suffix(".npz" if present.suffix == ".json" else ".json")
+    return DamagedRecord(present, "missing pair", f"its pair {other.name} is missing (a record is a .json and an "
+                                                  f".npz of the same id)", restore=other)
+
+
+def _lone_half(run_id: str) -> Path | None:
+    """The one file of ``run_id`` in the first store folder that holds only one of its two files."""
+    for d in read_dirs():
+        halves = [p for p in (d / f"{run_id}.json", d / f"{run_id}.npz") if p.exists()]
+        if len(halves) == 1:
+            return halves[0]
+    return None
+
+
+def read_meta(path: Path) -> dict:
+    """A record's json, parsed; :class:`DamagedRecord` when it does not parse or lacks a field."""
+    try:
+        meta = json.loads(Path(path).read_text())
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise DamagedRecord(path, "unreadable json", f"its JSON does not parse ({type(exc).__name__}: {exc}), as "
+                                                     f"an interrupted copy or sync leaves it") from exc
+    missing = [k for k in _META_FIELDS if k not in meta] if isinstance(meta, dict) else list(_META_FIELDS)
+    if missing:
+        raise DamagedRecord(path, "unreadable json", f"it lacks the field(s) {', '.join(missing)}")
+    return meta
+
+
+def read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """A record's arrays, read; :class:`DamagedRecord` when the ``.npz`` does not open or an array does not read."""
+    try:
+        z = np.load(path, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise ValueError("not an .npz archive")
+        with z:
+            return {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as exc:
+        raise DamagedRecord(path, "unreadable npz", f"its arrays do not open ({type(exc).__name__}: {exc}), as an "
+                                                    f"interrupted copy or sync leaves it") from exc
+
+
+def array_problems(meta: dict, arrays: dict[str, np.ndarray]) -> list[str]:
+    """What disagrees between a record's arrays and its metrics (``[]`` when nothing does).
+
+    For every evaluated subset ``s`` with ``metrics[s]["n"] = n``: ``keys/s`` of shape ``(n,)``, ``pred/s`` of
+    ``(n, N_points, 2)``, and for every normalisation ``nme/s/<norm>`` (and ``nme_truth/s/<norm>`` where the
+    metrics have a truth NME) of ``(n,)``; the tracked faces' predictions ``(epochs, faces, N_points, 2)``.
+    """
+    from ..data import dataset_spec
+    from ..topology import get_scheme
+
+    try:
+        n_points = get_scheme(dataset_spec(meta["config"]["dataset"]).scheme).n_points
+    except (KeyError, TypeError, ValueError) as exc:
+        return [f"its configuration names no known data set ({exc})"]
+    if not isinstance(meta["metrics"], dict):
+        return [f"its metrics are a {type(meta['metrics']).__name__}, expected a mapping of subsets"]
+    expected: dict[str, tuple] = {}
+    problems = []
+    for s, m in meta["metrics"].items():
+        n = m.get("n") if isinstance(m, dict) else None
+        if not isinstance(n, int):
+            problems.append(f"metrics[{s!r}] has no image count 'n'")
+            continue
+        expected.update({f"keys/{s}": (n,), f"pred/{s}": (n, n_points, 2)})
+        for norm, v in m.items():
+            if isinstance(v, dict):
+                expected[f"nme/{s}/{norm}"] = (n,)
+                if "nme_truth" in v:
+                    expected[f"nme_truth/{s}/{norm}"] = (n,)
+    tracked = [arrays.get(f"tracked/{k}") for k in ("epochs", "keys")]
+    if all(t is not None for t in tracked):
+        expected["tracked/pred"] = (len(tracked[0]), len(tracked[1]), n_points, 2)
+    else:
+        problems.append("array tracked/epochs or tracked/keys is missing")
+    for key, shape in expected.items():
+        if key not in arrays:
+            problems.append(f"array {key} is missing")
+        elif arrays[key].shape != shape:
+            problems.append(f"array {key} has shape {arrays[key].shape}, expected {shape}")
+    return problems
+
+
+def expected_id(meta: dict, path: Path) -> tuple[str | None, str]:
+    """``(id, "")``: the id ``meta``'s configuration hashes to under this :data:`STORE_VERSION`.
+
+    Hashed on the device type and at the precision the run was made with (its provenance), not this machine's:
+    a record made on a GPU checks on a CPU-only machine, one made in fp32 on a CPU without bf16 units checks on
+    one with them. ``(None, why)`` when a user loss's module cannot be imported (its source is part of the id).
+    Raises :class:`DamagedRecord` for a configuration or a provenance that cannot be hashed.
+    """
+    from ..losses import LossReferenceError, is_reference
+    from .config import config_id
+
+    prov = meta.get("provenance") if isinstance(meta.get("provenance"), dict) else {}
+    device, precision = str(prov.get("device", "")), prov.get("precision")
+    kind = next((k for k in ("cpu", "cuda") if device.startswith(k)), None)
+    if kind is None or precision not in ("fp32", "bf16"):
+        raise DamagedRecord(path, "missing provenance", f"its provenance gives device={device!r}, "
+                                                        f"precision={precision!r}: expected a device 'cpu...' or "
+                                                        f"'cuda...' and a precision 'fp32' or 'bf16'")
+    try:
+        config = RunConfig(**meta["config"]).replace(device=kind, precision=precision)
+    except TypeError as exc:
+        raise DamagedRecord(path, "id mismatch", f"its configuration is not a run configuration ({exc})") from exc
+    try:
+        return config_id(config), ""
+    except LossReferenceError as exc:
+        if not is_reference(config.loss):
+            raise
+        return None, f"its id cannot be checked: the user loss {config.loss!r} cannot be imported here ({exc})"
+
+
+def check_record(meta: dict, arrays: dict[str, np.ndarray], json_path: Path) -> None:
+    """Raise :class:`DamagedRecord` when the record (read from ``json_path`` and its ``.npz``) is not usable."""
+    from .config import STORE_VERSION
+
+    json_path = Path(json_path)
+    if meta["id"] != json_path.stem:
+        raise DamagedRecord(json_path, "id mismatch", f"its id field says {meta['id']!r}, its file name "
+                                                      f"{json_path.stem!r}")
+    rid, _ = expected_id(meta, json_path)
+    if rid is not None and rid != meta["id"]:
+        raise DamagedRecord(json_path, "id mismatch", f"its id {meta['id']} does not match its configuration, which "
+                                                      f"hashes to {rid} (edited by hand, or made under another store "
+                                                      f"version than STORE_VERSION={STORE_VERSION})")
+    problems = array_problems(meta, arrays)
+    if problems:
+        more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+        raise DamagedRecord(json_path.with_suffix(".npz"), "wrong arrays",
+                            f"its arrays disagree with the image counts of its metrics: {'; '.join(problems[:3])}{more}")
+
+
+def check_stored(run_ids) -> None:
+    """Load (and so check) every stored record among ``run_ids``, each once: the first damaged one raises
+    :class:`DamagedRecord`. What a batch of runs does before it trains anything."""
+    for rid in dict.fromkeys(run_ids):
+        if find(rid) is not None:
+            RunRecord.load(rid)
+
+
+class SaveFailed(OSError):
+    """A run's record or checkpoint could not be written (a full disk, a read-only store); ``errno`` is the cause's.
+
+    The run's checkpoint is kept: asked again once the cause is fixed, the run resumes from its last checkpoint.
+    """
+
+
+def save_failed(exc: OSError, what: str, checkpoint: Path) -> SaveFailed:
+    """:class:`SaveFailed` for ``exc``: ``what`` failed, the cause, and where the run resumes from."""
+    cause = exc.strerror or str(exc)
+    if checkpoint.exists():
+        then = f"it resumes from its last checkpoint, {checkpoint}, kept"
+    else:
+        then = "it trains again from the start (no checkpoint was written yet: ANISO_CHECKPOINT_EVERY)"
+    message = (f"{what} ({cause}); once there is space again (or the store is writable), ask for the run again "
+               f"and {then}")
+    return SaveFailed(exc.errno, message) if exc.errno is not None else SaveFailed(message)
 
 
 def _jsonable(x):

@@ -91,16 +91,21 @@ def _train_claimed(config: RunConfig, rid: str, device: str, progress: bool, for
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
 
+    from .store import SaveFailed, save_failed
+
     ckpt_dir = checkpoint_dir(rid)
     try:
         record = _train(config, rid, device, progress, force, epoch_end, extra_meta)
-    except (Interrupt, KeyboardInterrupt):
+    except (Interrupt, KeyboardInterrupt, SaveFailed):  # a checkpoint not written: the last one stays for a resume
         raise
     except BaseException:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
         raise
     if keep:
-        record.save()
+        try:
+            record.save()
+        except OSError as exc:  # a full disk, a read-only store: keep the checkpoint, the run resumes from it
+            raise save_failed(exc, f"run {rid}: its record could not be stored", ckpt_dir / "last.pt") from exc
     shutil.rmtree(ckpt_dir, ignore_errors=True)
     return record
 
@@ -308,11 +313,26 @@ def _resume(st: _Setup, ckpt, device: str) -> dict:
 
 
 def _save_checkpoint(ckpt, st: _Setup, state: dict) -> None:
+    """Write the epoch checkpoint atomically; :class:`~aniso.runs.store.SaveFailed` (naming the file and the cause)
+    when it cannot be written, the previous checkpoint untouched.
+
+    Serialised in memory first: ``torch.save`` to a path reports a full disk as a ``RuntimeError`` without the
+    cause; Python's write raises ``OSError(ENOSPC)``, which :func:`~aniso.files.atomic_path` names.
+    """
+    import io
+
     import torch
 
-    with atomic_path(ckpt) as tmp:
-        torch.save({**state, "model": st.model.state_dict(), "optimizer": st.optimizer.state_dict(),
-                    "scheduler": st.scheduler.state_dict()}, tmp)
+    from ..files import atomic_write
+    from .store import save_failed
+
+    buf = io.BytesIO()
+    torch.save({**state, "model": st.model.state_dict(), "optimizer": st.optimizer.state_dict(),
+                "scheduler": st.scheduler.state_dict()}, buf)
+    try:
+        atomic_write(ckpt, buf.getbuffer())
+    except OSError as exc:
+        raise save_failed(exc, f"run {ckpt.parent.name}: its checkpoint could not be written", ckpt) from exc
 
 
 def configure_torch(device: str, threads: int) -> None:
