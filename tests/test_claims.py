@@ -53,14 +53,17 @@ class FakeRecord:
         self.config = RunConfig(seed=seed, loss_params=loss_params or {})
         self.id = f"run-{seed}-{shift}"
         self.meta = {"fingerprint": {"init": f"{init}{seed}", "order": f"{order}{seed}"}}
-        self.arrays = {"nme_truth/full/inter_pupil": self.nme - 0.001} if truth else {}
+        self.truth = self.nme - 0.001 if truth else None
         self.history = pd.DataFrame({"epoch": [1, 2], "val_nme": [val if val is not None else 0.1 + shift, 0.05]})
 
     def keys(self, subset):
         return np.arange(DIFFICULTY.size).astype(str)
 
     def nmes(self, subset, norm, against="labels"):
-        return self.nme if against == "labels" else self.arrays["nme_truth/full/inter_pupil"]
+        return self.nme if against == "labels" else self.truth
+
+    def has_truth(self, norm):
+        return self.truth is not None
 
 
 def cell(shift, seeds=(0, 1, 2), **kw):

@@ -139,7 +139,7 @@ def test_two_workers_train_four_runs_bit_identical_to_serial(ray_store, tmp_path
     serial = run_many(configs, progress=False)
     for a, b in zip(parallel, serial):
         assert_same_record(a, b)
-    assert len({r.arrays["nme/full/inter_pupil"].tobytes() for r in serial}) == 4  # four different runs
+    assert len({r.nmes("full", "inter_pupil").tobytes() for r in serial}) == 4  # four different runs
 
 
 def test_a_killed_run_resumes_from_its_checkpoint_once_its_claim_expires(ray_store):

@@ -79,7 +79,7 @@ def _f(x):
 
 
 def _has_truth(records, subset, norm) -> bool:
-    return f"nme_truth/{subset}/{norm}" in records[0].arrays
+    return records[0].has_truth(norm)
 
 
 def _matrices(claim: Claim, ra, rb):

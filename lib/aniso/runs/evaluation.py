@@ -15,18 +15,27 @@ from ..data import dataset_spec
 from ..metrics import nme, summarize
 from ..topology import get_scheme
 
-__all__ = ["evaluate", "THRESHOLDS"]
+__all__ = ["evaluate", "quantise", "THRESHOLDS", "PRED_SCALE"]
 
 THRESHOLDS = (0.08, 0.10)
+#: Predictions are stored as integers in 1/PRED_SCALE of a pixel (to 0.001 px: half the bytes of float32, and
+#: far below any error the suite measures); NMEs are computed before, from the full-precision predictions.
+PRED_SCALE = 1024
+
+
+def quantise(pred: np.ndarray) -> np.ndarray:
+    """Predictions (pixels) as stored: ``int32`` in 1/:data:`PRED_SCALE` px, rounded from their float32 value."""
+    return np.round(np.asarray(pred, dtype=np.float32).astype(np.float64) * PRED_SCALE).astype(np.int32)
 
 
 def evaluate(pred: np.ndarray, data, dataset: str) -> tuple[dict, dict]:
     """Metrics and per-image arrays of every evaluated subset of ``data`` (:class:`~aniso.runs.data.RunData`).
 
-    ``pred`` holds one row per ``data.eval_records``. Returns ``metrics``
-    ``{subset: {"n": int, norm: {"nme", "fr@0.08", ..., "nme_truth"?}}}`` and
-    ``arrays`` with ``keys/<s>``, ``pred/<s>``, ``nme/<s>/<norm>`` and, for
-    synthetic data, ``nme_truth/<s>/<norm>`` (fractions).
+    ``pred`` holds one row per ``data.eval_records`` (each distinct face once). Returns ``metrics``
+    ``{subset: {"n": int, norm: {"nme", "fr@0.08", ..., "nme_truth"?}}}`` and ``arrays``: per face,
+    ``faces/keys``, ``faces/pred`` (:func:`quantise`), ``nme/<norm>`` and, for synthetic data,
+    ``nme_truth/<norm>`` (fractions); per subset, ``rows/<s>``, its faces' rows (a face in several subsets,
+    e.g. 300W's common and full, is stored once).
     """
     spec = dataset_spec(dataset)
     scheme = get_scheme(spec.scheme)
@@ -35,18 +44,18 @@ def evaluate(pred: np.ndarray, data, dataset: str) -> tuple[dict, dict]:
     boxes = np.stack([r.box for r in records])
     clean = (np.stack([r.clean_landmarks for r in records])
              if all(r.clean_landmarks is not None for r in records) else None)
-    metrics, arrays = {}, {}
+    arrays = {"faces/keys": np.asarray([r.key for r in records], dtype=str), "faces/pred": quantise(pred)}
+    for norm in spec.norms:
+        arrays[f"nme/{norm}"] = nme(pred, gt, scheme, norm, boxes=boxes)
+        if clean is not None:  # the truth's own normalising distance: what the face really measures
+            arrays[f"nme_truth/{norm}"] = nme(pred, clean, scheme, norm, boxes=boxes)
+    metrics = {}
     for s, rows in data.subset_rows.items():
-        arrays[f"keys/{s}"] = np.asarray([records[i].key for i in rows], dtype=str)
-        arrays[f"pred/{s}"] = pred[rows].astype(np.float32)
+        arrays[f"rows/{s}"] = np.asarray(rows, dtype=np.int32)
         metrics[s] = {"n": int(len(rows))}
         for norm in spec.norms:
-            e = nme(pred[rows], gt[rows], scheme, norm, boxes=boxes[rows])
-            arrays[f"nme/{s}/{norm}"] = e
-            metrics[s][norm] = {k: v for k, v in summarize(e, THRESHOLDS).items() if k != "n"}
+            metrics[s][norm] = {k: v for k, v in summarize(arrays[f"nme/{norm}"][rows], THRESHOLDS).items()
+                                if k != "n"}
             if clean is not None:
-                # the truth's own normalising distance: what the face really measures
-                et = nme(pred[rows], clean[rows], scheme, norm, boxes=boxes[rows])
-                arrays[f"nme_truth/{s}/{norm}"] = et
-                metrics[s][norm]["nme_truth"] = float(et.mean())
+                metrics[s][norm]["nme_truth"] = float(arrays[f"nme_truth/{norm}"][rows].mean())
     return metrics, arrays

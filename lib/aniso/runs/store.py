@@ -134,6 +134,18 @@ class RunRecord:
             raise KeyError(f"run {self.id} has no {what} ({key!r}); it has {have}")
         return self.arrays[key]
 
+    def _rows(self, subset: str) -> np.ndarray:
+        return self._array(f"rows/{subset}", f"subset {subset!r}")
+
+    @property
+    def subsets(self) -> list[str]:
+        """The evaluated subsets, in the order they were evaluated."""
+        return [k.split("/", 1)[1] for k in self.arrays if k.startswith("rows/")]
+
+    def has_truth(self, norm: str) -> bool:
+        """Whether the record has NMEs against the noise-free landmarks (synthetic data) under ``norm``."""
+        return f"nme_truth/{norm}" in self.arrays
+
     def nmes(self, subset: str, norm: str, against: str = "labels") -> np.ndarray:
         """Per-image NME (fraction) of one test subset under one normalisation.
 
@@ -141,14 +153,16 @@ class RunRecord:
         (synthetic data only).
         """
         prefix = {"labels": "nme", "truth": "nme_truth"}[against]
-        return self._array(f"{prefix}/{subset}/{norm}", f"NMEs against the {against}")
+        return self._array(f"{prefix}/{norm}", f"NMEs against the {against}")[self._rows(subset)]
 
     def keys(self, subset: str) -> np.ndarray:
-        return self._array(f"keys/{subset}", "image keys")
+        return self._array("faces/keys", "image keys")[self._rows(subset)]
 
     def predictions(self, subset: str) -> np.ndarray:
-        """``(M, N, 2)`` predictions in original-image pixels."""
-        return self._array(f"pred/{subset}", "predictions")
+        """``(M, N, 2)`` float64 predictions in original-image pixels (stored to 1/1024 px)."""
+        from .evaluation import PRED_SCALE
+
+        return self._array("faces/pred", "predictions")[self._rows(subset)] / PRED_SCALE
 
     @property
     def tracked(self) -> dict:
@@ -274,9 +288,10 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
 def array_problems(meta: dict, arrays: dict[str, np.ndarray]) -> list[str]:
     """What disagrees between a record's arrays and its metrics (``[]`` when nothing does).
 
-    For every evaluated subset ``s`` with ``metrics[s]["n"] = n``: ``keys/s`` of shape ``(n,)``, ``pred/s`` of
-    ``(n, N_points, 2)``, and for every normalisation ``nme/s/<norm>`` (and ``nme_truth/s/<norm>`` where the
-    metrics have a truth NME) of ``(n,)``; the tracked faces' predictions ``(epochs, faces, N_points, 2)``.
+    Per evaluated face (``M`` of them): ``faces/keys`` ``(M,)``, ``faces/pred`` ``(M, N_points, 2)``, and for
+    every normalisation of the metrics ``nme/<norm>`` (and ``nme_truth/<norm>`` where the metrics have a truth
+    NME) ``(M,)``; for every evaluated subset ``s`` with ``metrics[s]["n"] = n``: ``rows/s`` ``(n,)`` of rows in
+    ``[0, M)``; the tracked faces' predictions ``(epochs, faces, N_points, 2)``.
     """
     from ..data import dataset_spec
     from ..topology import get_scheme
@@ -287,19 +302,23 @@ def array_problems(meta: dict, arrays: dict[str, np.ndarray]) -> list[str]:
         return [f"its configuration names no known data set ({exc})"]
     if not isinstance(meta["metrics"], dict):
         return [f"its metrics are a {type(meta['metrics']).__name__}, expected a mapping of subsets"]
-    expected: dict[str, tuple] = {}
+    keys = arrays.get("faces/keys")
+    if keys is None or keys.ndim != 1:
+        return ["array faces/keys is missing or not one key per face"]
+    m_faces = len(keys)
+    expected: dict[str, tuple] = {"faces/pred": (m_faces, n_points, 2)}
     problems = []
     for s, m in meta["metrics"].items():
         n = m.get("n") if isinstance(m, dict) else None
         if not isinstance(n, int):
             problems.append(f"metrics[{s!r}] has no image count 'n'")
             continue
-        expected.update({f"keys/{s}": (n,), f"pred/{s}": (n, n_points, 2)})
+        expected[f"rows/{s}"] = (n,)
         for norm, v in m.items():
             if isinstance(v, dict):
-                expected[f"nme/{s}/{norm}"] = (n,)
+                expected[f"nme/{norm}"] = (m_faces,)
                 if "nme_truth" in v:
-                    expected[f"nme_truth/{s}/{norm}"] = (n,)
+                    expected[f"nme_truth/{norm}"] = (m_faces,)
     tracked = [arrays.get(f"tracked/{k}") for k in ("epochs", "keys")]
     if all(t is not None for t in tracked):
         expected["tracked/pred"] = (len(tracked[0]), len(tracked[1]), n_points, 2)
@@ -310,6 +329,8 @@ def array_problems(meta: dict, arrays: dict[str, np.ndarray]) -> list[str]:
             problems.append(f"array {key} is missing")
         elif arrays[key].shape != shape:
             problems.append(f"array {key} has shape {arrays[key].shape}, expected {shape}")
+        elif key.startswith("rows/") and shape[0] and not (0 <= arrays[key].min() and arrays[key].max() < m_faces):
+            problems.append(f"array {key} points outside the {m_faces} evaluated faces")
     return problems
 
 

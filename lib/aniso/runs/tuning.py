@@ -38,7 +38,7 @@ from .profiles import Tuning, get_profile, make_config
 from .store import read_dirs, runs_dir
 
 __all__ = ["TuningResult", "Problem", "tuning_problem", "tuning_configs", "tune_lr", "tune_many", "tuned_config",
-           "TUNING_DATASET", "pending", "score", "stored_score", "search", "search_all", "next_rates", "is_bracketed", "ladder_step"]
+           "TUNING_DATASET", "pending", "score", "stored_score", "read_point", "read_result", "DamagedTuningFile", "search", "search_all", "next_rates", "is_bracketed", "ladder_step"]
 
 #: The data set every tuning runs on.
 TUNING_DATASET = "300w"
@@ -166,12 +166,43 @@ def _point_path(config: RunConfig, directory=None):
     return (directory or runs_dir()) / "tuning" / "points" / f"{config_id(config)}.json"
 
 
+class DamagedTuningFile(ValueError):
+    """A tuning file that does not parse; the message names it and the remedy."""
+
+    def __init__(self, path, problem: str, redo: str = "tune again"):
+        self.path = path
+        super().__init__(f"damaged tuning file {path}: {problem}. Restore it from git (`git checkout -- {path}`) or "
+                         f"delete it to {redo}")
+
+
+def read_point(path) -> dict:
+    """One stored tuning score (``{"id", "lr", "score", "seconds"}``); :class:`DamagedTuningFile` otherwise."""
+    try:
+        point = json.loads(path.read_text())
+        float(point["score"]), float(point["lr"])
+        return point
+    except (ValueError, TypeError, KeyError) as exc:
+        raise DamagedTuningFile(path, f"it does not parse as a tuning score ({type(exc).__name__}: {exc})",
+                                "score that learning rate again") from None
+
+
+def read_result(path) -> TuningResult:
+    """One stored search (:class:`TuningResult`), keyed by its file name; :class:`DamagedTuningFile` otherwise."""
+    try:
+        result = TuningResult(**json.loads(path.read_text()))
+    except (ValueError, TypeError) as exc:
+        raise DamagedTuningFile(path, f"it does not parse as a tuning result ({type(exc).__name__}: {exc})") from None
+    if result.key != path.stem:
+        raise DamagedTuningFile(path, f"its key {result.key!r} is not its file name")
+    return result
+
+
 def stored_score(config: RunConfig) -> float | None:
     """The stored score of one tuning run, or ``None``."""
     for d in read_dirs():
         p = _point_path(config, d)
         if p.exists():
-            return float(json.loads(p.read_text())["score"])
+            return float(read_point(p)["score"])
     return None
 
 
@@ -201,7 +232,7 @@ def _load(key: str) -> TuningResult | None:
     for d in read_dirs():
         p = d / "tuning" / f"{key}.json"
         if p.exists():
-            return TuningResult(**json.loads(p.read_text()))
+            return read_result(p)
     return None
 
 

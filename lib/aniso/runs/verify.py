@@ -136,22 +136,19 @@ def _record_notes(store: Path, json_path: Path, meta: dict) -> list[Finding]:
 
 
 def check_tuning(store: Path) -> list[Finding]:
-    """Tuning results (``<store>/tuning/*.json``) that do not parse, or whose key is not their file name."""
-    from .tuning import TuningResult
+    """Tuning results (``<store>/tuning/*.json``) and scores (``tuning/points/*.json``) that do not parse, or whose
+    key is not their file name."""
+    from .tuning import DamagedTuningFile, read_point, read_result
 
     out = []
-    for p in sorted(store.glob("tuning/*.json")):
-        if p.name.startswith("."):
-            continue
-        try:
-            key = TuningResult(**json.loads(p.read_text())).key
-            problem = None if key == p.stem else f"its key {key!r} is not its file name"
-        except (ValueError, TypeError) as exc:
-            problem = f"it does not parse as a tuning result ({type(exc).__name__}: {exc})"
-        if problem:
-            out.append(Finding(store, p, "unreadable tuning file",
-                               f"damaged tuning result {p}: {problem}. Restore it from git (`git checkout -- {p}`) "
-                               f"or delete it to tune again"))
+    for pattern, read in (("tuning/*.json", read_result), ("tuning/points/*.json", read_point)):
+        for p in sorted(store.glob(pattern)):
+            if p.name.startswith("."):
+                continue
+            try:
+                read(p)
+            except DamagedTuningFile as exc:
+                out.append(Finding(store, p, "unreadable tuning file", str(exc)))
     return out
 
 
