@@ -9,7 +9,7 @@ PROFILE ?= default
 # not collapse, an idle one keeps its speed.
 export GOMP_SPINCOUNT := 1000
 
-.PHONY: reproduce test verify unit notebooks-smoke bench lab lock clean-cache
+.PHONY: reproduce reproduce-long report-gpu test verify unit notebooks-smoke bench lab lock clean-cache
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ $(STAMP): requirements.txt pyproject.toml
 # Every notebook on the default profile into results/, then the report.
 reproduce: $(STAMP)
 	$(PY) ci/run_notebooks.py --profile $(PROFILE) --out results
+
+# The second CPU regime (the long profile: the core claims on 300W at 10 epochs) into results-long/; it reuses the
+# default's learning rates and every run the two regimes share from results/runs.
+reproduce-long: $(STAMP)
+	$(PY) ci/run_notebooks.py --profile long --out results-long
+
+# The converged regime's report (results-gpu/REPORT.md) from the runs GPU sessions committed (nothing trains).
+report-gpu: $(STAMP)
+	$(PY) -m aniso.regimes converged
 
 # The committed run stores checked first (seconds); unit tests (a committed run re-created bit for bit among them);
 # every notebook on the smoke profile through papermill, the comparison notebooks with the user loss of examples/

@@ -1,26 +1,53 @@
 """What a profile costs: every run and tuning run the notebooks need, in minutes, from measured throughput.
 
-    python bench/budget.py --profile default                       # two CPU cores (throughput measured here)
-    python bench/budget.py --profile paper --ips resnet50=1363 resnet18=2998 densenet121=1363 \\
-        wide_resnet50_2=680 --overhead 30                           # one H200 (results-gpu/README.md)
+    python bench/budget.py --profile default                          # two CPU cores (throughput measured here)
+    python bench/budget.py --profile converged --bench results-gpu/bench_cuda.json   # one H200, packed runs
+    python bench/budget.py --profile paper --bench results-gpu/bench_cuda.json \\
+        --assume densenet121=resnet50 wide_resnet50_2=resnet50/2 resnet18=resnet50*2
 
 Counts the runs with :func:`aniso.suite.plan` over every notebook (each distinct run once), adds the learning-rate
-grids, and prices each run at ``faces x epochs / images-per-second + overhead`` (``--ips`` per backbone at the
-profile's input size; ``--overhead`` seconds per run for data, validation and evaluation). It trains nothing.
+searches (each search's starting grid plus one step outward), and prices each run at ``faces x epochs /
+images-per-second + fixed cost``. With ``--bench`` (``bench/train.py --json`` output, one object or a list), a
+backbone at an input size measured there trains at its packed rate: ``K`` runs at once share the device, each at
+the total over ``K``, and the device time is the sum over runs divided by ``K``; its fixed cost is the measured
+one (setup, validation per epoch, final evaluation) at the run's epochs. Backbones or sizes not measured are
+given with ``--ips`` (images/s of one run) or ``--assume ARCH=OTHER[*f|/f]`` (another measured backbone's rate,
+scaled), and the output says so. It trains nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
 from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
 
 from aniso import suite
 from aniso.runs import config_id, tuning
 from aniso.synthetic.difficulty import plan as synthetic_plan
 
-# ResNet18 at 64 px: bench/train.py on the development machine (2 cores, bf16); the others at 64 px likewise.
-CPU_IPS = {"resnet18": 195.0, "resnet50": 57.0, "densenet121": 53.0, "wide_resnet50_2": 22.0}
+# ResNet18 at 64 px, runner's loop (bench/train.py on the development machine: 2 cores, bf16); others at 64 px.
+CPU_IPS = {"resnet18": 280.0, "resnet50": 57.0, "densenet121": 53.0, "wide_resnet50_2": 22.0}
 TRAIN_FOLDERS = ("afw", "helen/trainset", "lfpw/trainset")
+
+
+@dataclass
+class Rate:
+    """How fast one run of a backbone at an input size trains: ``ips`` images/s each, ``k`` runs at once, fixed
+    seconds ``setup + validation x epochs + final``; ``how`` says where the numbers come from."""
+
+    ips: float
+    k: int = 1
+    setup: float = 6.0
+    validation: float = 0.0
+    final: float = 0.0
+    how: str = "assumed"
+
+    def seconds(self, images: int, epochs: int) -> float:
+        """Device seconds of one run (a K-th of its wall time when K share the device)."""
+        return (images / self.ips + self.setup + self.validation * epochs + self.final) / self.k
 
 
 def n_train(c) -> int:
@@ -31,36 +58,96 @@ def n_train(c) -> int:
 
 
 def runs_of(profile: str) -> tuple[list, list]:
-    """Every distinct final run and tuning run the notebooks need."""
+    """Every distinct final run, and the tuning runs of every search (its grid and one step outward)."""
+    from aniso.runs import get_profile
+
     finals = {}
-    for nb in suite.NOTEBOOKS:
+    for nb in get_profile(profile).notebooks or suite.NOTEBOOKS:
         for cell, cfgs, _ in suite.plan(nb, profile=profile, tune=False, progress=False).values():
             for c in cfgs:
                 finals[config_id(c)] = (cell, c)
     tunes = {}
     for cell, c in finals.values():
-        for t in tuning.tuning_configs(suite.tuning_base(cell, c), profile):
+        if not suite.is_tuned(cell, profile):
+            continue
+        problem = tuning.tuning_problem(suite.tuning_base(cell, c), profile)
+        lrs = [*problem.grid, tuning.ladder_step(min(problem.grid), -1)]
+        for lr in lrs:
+            t = problem.config(lr)
             tunes[config_id(t)] = t
     return [c for _, c in finals.values()], list(tunes.values())
+
+
+def measured(paths: list[str]) -> dict:
+    """``{(arch, size): Rate}`` from bench/train.py JSON files: the packed rate with the most runs at once."""
+    rates, fixed = {}, None
+    benches = []
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        benches += data if isinstance(data, list) else [data]
+    for bench in benches:  # a run's fixed cost, measured with one backbone, serves every one
+        fixed = (bench.get("fixed_cost") or {}).get("next run (crops cached)") or fixed
+    for bench in benches:
+        for row in bench["rows"]:
+            packed = {int(k): v for k, v in (row.get("packed") or {}).items()}
+            k = max(packed) if packed else 1
+            total = packed.get(k, row["loop"])
+            rate = Rate(total / k, k, how=f"measured: {k} packed, {total:,.0f} img/s in all")
+            if fixed:
+                rate.setup, rate.validation, rate.final = fixed["setup"], fixed["validation"], fixed["final"]
+            rates[(row["arch"], row["size"])] = rate
+    return rates
+
+
+def assumed(rates: dict, spec: str, size: int) -> Rate:
+    """``OTHER``, ``OTHER*f`` or ``OTHER/f``: a measured backbone's rate at ``size``, scaled."""
+    m = re.fullmatch(r"([a-z0-9_]+)(?:([*/])([0-9.]+))?", spec)
+    if not m or (m.group(1), size) not in rates:
+        raise SystemExit(f"--assume {spec!r}: expected a backbone measured at {size} px, optionally *f or /f")
+    base = rates[(m.group(1), size)]
+    f = float(m.group(3) or 1.0)
+    f = f if m.group(2) != "/" else 1 / f
+    return Rate(base.ips * f, base.k, base.setup, base.validation, base.final, how=f"assumed: {spec}")
+
+
+def rate_of(c, args, rates: dict) -> Rate:
+    if (c.arch, c.input_size) in rates:
+        return rates[(c.arch, c.input_size)]
+    if c.arch in args.assume:
+        rates[(c.arch, c.input_size)] = assumed(rates, args.assume[c.arch], c.input_size)
+        return rates[(c.arch, c.input_size)]
+    ips = args.ips.get(c.arch, CPU_IPS.get(c.arch) if not args.bench else None)
+    if ips is None:
+        raise SystemExit(f"no throughput for {c.arch} at {c.input_size} px: give --ips {c.arch}=N or --assume")
+    rates[(c.arch, c.input_size)] = Rate(ips, 1, args.overhead, how="given" if c.arch in args.ips else "CPU table")
+    return rates[(c.arch, c.input_size)]
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", default="default")
-    ap.add_argument("--ips", nargs="*", default=[], metavar="ARCH=IMG_PER_S", help="throughput per backbone")
-    ap.add_argument("--overhead", type=float, default=6.0, help="seconds per run besides training (default 6)")
+    ap.add_argument("--bench", nargs="*", default=[], help="bench/train.py --json files (measured rates)")
+    ap.add_argument("--ips", nargs="*", default=[], metavar="ARCH=IMG_PER_S", help="throughput of one run")
+    ap.add_argument("--assume", nargs="*", default=[], metavar="ARCH=OTHER[*f|/f]", help="a measured rate, scaled")
+    ap.add_argument("--overhead", type=float, default=6.0, help="fixed seconds per run not measured (default 6)")
     args = ap.parse_args(argv)
-    ips = dict(CPU_IPS, **{k: float(v) for k, v in (x.split("=") for x in args.ips)})
+    args.ips = {k: float(v) for k, v in (x.split("=") for x in args.ips)}
+    args.assume = dict(x.split("=") for x in args.assume)
+    rates = measured(args.bench)
     finals, tunes = runs_of(args.profile)
-    cost = lambda c: n_train(c) * c.epochs / ips[c.arch] + args.overhead  # noqa: E731
     by = Counter()
     for c in finals:
-        by[f"{c.dataset} {c.arch} {c.input_size} px, {c.synth_scale:g} of the release"] += cost(c) / 60
-    total, tuned = sum(by.values()), sum(cost(t) for t in tunes) / 60
+        by[f"{c.dataset} {c.arch} {c.input_size} px, {c.synth_scale:g} of the release"] += \
+            rate_of(c, args, rates).seconds(n_train(c) * c.epochs, c.epochs) / 60
+    total = sum(by.values())
+    tuned = sum(rate_of(t, args, rates).seconds(n_train(t) * t.epochs, t.epochs) for t in tunes) / 60
     print(f"profile {args.profile}: {len(finals)} runs, {total:.1f} min; {len(tunes)} tuning runs, {tuned:.1f} min; "
-          f"total {total + tuned:.1f} min ({(total + tuned) / 60:.1f} h)")
+          f"total {total + tuned:.1f} min ({(total + tuned) / 60:.1f} h) of device time")
     for k, v in by.most_common():
         print(f"  {k}: {v:.1f} min")
+    for (arch, size), r in sorted(rates.items()):
+        print(f"  rate {arch} at {size} px: {r.ips:,.0f} img/s per run, {r.k} at once, fixed {r.setup:.1f} s + "
+              f"{r.validation:.2f} s/epoch + {r.final:.2f} s ({r.how})")
     return 0
 
 

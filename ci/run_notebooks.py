@@ -176,18 +176,27 @@ def main(argv=None) -> int:
     ap.add_argument("--nbval", nargs="*", default=None, metavar="NOTEBOOK",
                     help="re-execute the executed copies with nbval --nbval-lax against a fresh run store "
                          "(all of them, or the notebooks named)")
-    ap.add_argument("--only", nargs="*", help="run only these notebooks (stems)")
+    ap.add_argument("--only", nargs="*", help="run only these notebooks (stems; default: the profile's notebooks, "
+                    "e.g. the long profile's six, or all)")
     ap.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                     help="extra papermill parameter (YAML value; None or null for None), given to every notebook "
                          "that declares it (e.g. -p data_root_300w /data/300W)")
     ap.add_argument("--workers", type=int, help="train the runs first, this many at once, through a local Ray "
                     "cluster (default: serial, in the notebooks, without Ray)")
     ap.add_argument("--ray-address", help="train the runs first on this running Ray cluster (host:port, or auto)")
+    ap.add_argument("--runs-per-gpu", type=int, help="with --workers / --ray-address: runs sharing each GPU "
+                    "(one run of a small model leaves most of a large GPU idle; default 1)")
     args = ap.parse_args(argv)
+    if args.runs_per_gpu is not None:
+        if args.runs_per_gpu < 1:
+            raise SystemExit(f"--runs-per-gpu {args.runs_per_gpu} is invalid: expected a positive integer")
+        os.environ["ANISO_RUNS_PER_GPU"] = str(args.runs_per_gpu)
+
+    from aniso.runs import get_profile
 
     out = (REPO / args.out).resolve()
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
-    nbs = notebooks(args.only)
+    nbs = notebooks(args.only if args.only is not None else list(get_profile(args.profile).notebooks) or None)
     declared = check_params(nbs, args.param)
     store = out / "runs"
     committed = REPO / "results" / "runs"

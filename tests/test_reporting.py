@@ -138,8 +138,17 @@ def test_atomic_files_get_the_usual_permissions(tmp_path):
     assert (p.stat().st_mode & 0o777) == (0o666 & ~umask)
 
 
-def test_a_tuned_rate_at_an_end_of_its_grid_is_flagged():
-    from aniso.audit import grid_edge
-    assert grid_edge([3e-4, 1e-3, 3e-3], 3e-4) and grid_edge([3e-4, 1e-3, 3e-3], 3e-3)
-    assert not grid_edge([3e-4, 1e-3, 3e-3], 1e-3)
-    assert not grid_edge([1e-3], 1e-3)  # a one-point grid chose nothing
+def test_an_unbracketed_tuned_rate_is_flagged(monkeypatch):
+    from aniso import audit
+
+    def meta(loss, bracketed):
+        t = {"key": loss, "grid": [1e-4, 3e-4, 1e-3], "scores": [0.2, 0.1, float("inf")], "chosen": 3e-4,
+             "epochs": 1, "dataset": "300w", "bracketed": bracketed, "arch": "resnet18"}
+        return {"config": {"loss": loss, "optimizer": "adam", "loss_params": {}}, "lr_tuning": t}
+
+    monkeypatch.setattr(audit, "_metas", lambda ids: [meta("l2", True), meta("wing", False)])
+    lines = audit.tuning_lines([{"meta": {"runs": ["x"]}}])
+    assert "adam: 1 epoch(s)" in lines[0]
+    assert any("l2, adam, resnet18: lr 0.0003, bracketed" in line for line in lines)
+    assert any("wing, adam, resnet18: lr 0.0003, NOT bracketed" in line for line in lines)
+    assert "1 of 2 chosen rates" in lines[-1]

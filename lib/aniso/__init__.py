@@ -8,7 +8,7 @@ Layers, in import order (a module only imports from the layers before it;
 3. ``data`` (loaders, registry, crops), ``synthetic`` (the benchmark, written in the loaders' formats), ``models``;
 4. ``runs`` (configuration, profiles, store, training, dispatch, tuning);
 5. ``suite`` (the cells every notebook draws), ``claims`` (every claim, as data), ``paper`` (the paper's numbers);
-6. ``verdicts``, ``judging``, ``figure_data``, ``tables``, ``drawing``, ``reporting``, ``notebook``.
+6. ``verdicts``, ``judging``, ``figure_data``, ``tables``, ``drawing``, ``regimes``, ``reporting``, ``notebook``.
 """
 
 import os

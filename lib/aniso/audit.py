@@ -15,7 +15,7 @@ from . import stats
 from .data import dataset_spec
 from .runs.store import RunRecord, find
 
-__all__ = ["run_ids", "version_lines", "tuning_lines", "grid_edge", "seed_split_lines"]
+__all__ = ["run_ids", "version_lines", "tuning_lines", "seed_split_lines"]
 
 
 def run_ids(sections: list[dict]) -> list[str]:
@@ -50,7 +50,8 @@ def version_lines(sections: list[dict]) -> list[str]:
 
 
 def tuning_lines(sections: list[dict]) -> list[str]:
-    """How the learning rates were chosen: one line per (loss, optimiser) pair behind the numbers."""
+    """How the learning rates were chosen: one line per (loss, optimiser, backbone) behind the numbers, with every
+    rate the search scored and whether the chosen one has worse neighbours on both sides."""
     seen = {}
     for m in _metas(run_ids(sections)):
         t = m.get("lr_tuning")
@@ -58,26 +59,24 @@ def tuning_lines(sections: list[dict]) -> list[str]:
             seen[t["key"]] = (m["config"]["loss"], m["config"]["optimizer"], m["config"]["loss_params"], t)
     if not seen:
         return ["- Learning rates: given by the profile, not tuned."]
+    budgets = sorted({(opt, t["epochs"]) for _, opt, _, t in seen.values()})
     any_t = next(iter(seen.values()))[3]
-    lines = [f"- Learning rates: tuned for each loss and optimiser on the validation split of {any_t['dataset']} "
-             f"(the same grid and the same budget, {any_t['epochs']} epoch(s), for every loss; test subsets untouched):"]
-    for loss, opt, params, t in sorted(seen.values(), key=lambda x: (x[1], x[0])):
+    lines = [f"- Learning rates: searched for each loss, optimiser and backbone on the validation split of "
+             f"{any_t['dataset']}, with the same budget for every loss ("
+             + ", ".join(f"{opt}: {e} epoch(s)" for opt, e in budgets) + "; test subsets untouched), outward from the "
+             "profile's grid until the chosen rate has a worse neighbour on both sides:"]
+    for loss, opt, params, t in sorted(seen.values(), key=lambda x: (x[1], x[0], x[3].get("arch", ""))):
         scores = ", ".join(f"{lr:g}: {'diverged' if not np.isfinite(s) else f'{100 * s:.2f}%'}"
                            for lr, s in zip(t["grid"], t["scores"]))
         shown = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
-        edge = "; at the grid's edge" if grid_edge(t["grid"], t["chosen"]) else ""
-        lines.append(f"  - {loss}{f' ({shown})' if shown else ''}, {opt}: lr {t['chosen']:g}{edge} "
-                     f"(validation NME {scores})")
-    at_edge = sum(grid_edge(t["grid"], t["chosen"]) for *_, t in seen.values())
-    if at_edge:
-        lines.append(f"  - {at_edge} of {len(seen)} chosen rates lie at an end of the grid: the best rate may lie "
-                     "beyond it, and a wider grid (the profile's tuning grids) would tell.")
+        where = "bracketed" if t.get("bracketed") else "NOT bracketed (the search stopped at its limit)"
+        lines.append(f"  - {loss}{f' ({shown})' if shown else ''}, {opt}, {t.get('arch', 'resnet18')}: lr "
+                     f"{t['chosen']:g}, {where} (validation NME {scores})")
+    unbracketed = sum(not t.get("bracketed") for *_, t in seen.values())
+    if unbracketed:
+        lines.append(f"  - {unbracketed} of {len(seen)} chosen rates have no worse neighbour on one side: the best "
+                     "rate may lie beyond the search's reach.")
     return lines
-
-
-def grid_edge(grid: list[float], chosen: float) -> bool:
-    """Whether a tuned rate is the smallest or largest of a grid of several: the grid may not hold the optimum."""
-    return len(grid) > 1 and chosen in (min(grid), max(grid))
 
 
 def seed_split_lines(sections: list[dict]) -> list[str]:

@@ -274,22 +274,28 @@ def noise_ellipses(noise: dict):
     return fig
 
 
-def budget_plot(table, floor: float | None = None, goal: float | None = None, title: str = ""):
-    """NME against training images (log x) from :func:`aniso.tables.budget_table`, with the label-noise floor
-    (what a perfect model scores against the labels) and a goal as horizontal lines (percent)."""
-    ax = plt.subplots(figsize=(5, 3.5))[1]
-    x = table["training images"].to_numpy(float)
-    ax.plot(x, table["NME (%)"], marker="o", label="against the labels")
-    if table["NME vs truth (%)"].notna().any():
-        ax.plot(x, table["NME vs truth (%)"], marker="s", label="against the noise-free truth")
-    if floor is not None:
-        ax.axhline(100 * floor, color="k", ls="--", lw=0.8, label="label-noise floor")
-    if goal is not None:
-        ax.axhline(goal, color="tab:red", ls=":", lw=0.8, label=f"goal {goal:g}%")
+def budget_plot(tables: dict, floors: dict | None = None, title: str = ""):
+    """NME against training images (log x), one curve per regime: ``tables`` is ``{regime: budget table}``
+    (:func:`aniso.tables.budget_table`), against the labels (solid) and the noise-free truth (dotted, same colour);
+    ``floors`` ``{regime: label-noise floor (fraction) or None}`` as dashed lines (one when the regimes share it):
+    what a perfect model scores against the labels."""
+    ax = plt.subplots(figsize=(5.5, 3.8))[1]
+    for i, (name, table) in enumerate(tables.items()):
+        colour = f"C{i}"
+        x = table["training images"].to_numpy(float)
+        ax.plot(x, table["NME (%)"], marker="o", color=colour, label=f"{name}: against the labels")
+        if table["NME vs truth (%)"].notna().any():
+            ax.plot(x, table["NME vs truth (%)"], marker="s", ls=":", color=colour, label=f"{name}: against the truth")
+    shown = set()
+    for i, (name, floor) in enumerate((floors or {}).items()):
+        if floor is not None and round(100 * floor, 2) not in shown:
+            shown.add(round(100 * floor, 2))
+            ax.axhline(100 * floor, color=f"C{i}" if len(floors) > 1 else "k", ls="--", lw=0.8,
+                       label=f"label-noise floor ({name})" if len(floors) > 1 else "label-noise floor")
     ax.set_xscale("log")
     ax.set_xlabel("training images seen (faces x epochs)")
     ax.set_ylabel("NME (%)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6)
     ax.set_title(title, fontsize=9)
     return ax

@@ -24,7 +24,11 @@ from .reporting import write_section
 from .suite import loss_label
 from .verdicts import Verdict
 
-__all__ = ["judge", "judge_section", "nme_matrix", "METHOD_LINES"]
+__all__ = ["judge", "judge_section", "nme_matrix", "METHOD_LINES", "SGD_GATE", "untrained_arms", "final_val_nme",
+           "budget_note", "figure_context"]
+
+#: An SGD arm trained when its final validation NME is within this factor of Adam's for the same loss and cell.
+SGD_GATE = 1.25
 
 #: How claims are judged, for the report (the rules themselves are in aniso.stats).
 METHOD_LINES = [
@@ -38,6 +42,8 @@ METHOD_LINES = [
     "- 'Almost no difference' claims use two one-sided tests against a margin stated in the claim (a share of the "
     "reference NME). One number per run (epochs to a target) uses an exact sign test paired by seed, which needs six "
     "differing seeds to decide anything; spread claims use Brown-Forsythe with at least three runs a side.",
+    f"- An arm that did not train gets no verdict: an SGD cell whose final validation NME is more than {SGD_GATE:g}x its "
+    "Adam twin's (the same cell trained with Adam) is reported, and nothing is judged from it.",
 ]
 
 
@@ -176,6 +182,35 @@ def _judge_geometry(claim: Claim, context: dict) -> Verdict:
                    dict(effect=ratio - 1, ci_low=lo - 1, ci_high=hi - 1, ratio=ratio, against=claim.against))
 
 
+def final_val_nme(records) -> float:
+    """Mean over seeds of the last epoch's validation NME (fraction)."""
+    return float(np.mean([r.meta["history"][-1]["val_nme"] for r in records]))
+
+
+def _adam_twin(key: str) -> str:
+    return key.replace("optimizer=sgd", "optimizer=adam")
+
+
+def untrained_arms(claim: Claim, recs: dict) -> list[str]:
+    """Why the claim's SGD cells did not train, one line each (none: every arm trained).
+
+    An SGD cell trained when its final validation NME is within :data:`SGD_GATE` of its Adam twin's (the same
+    cell with ``optimizer=adam``, which the notebook runs beside it); one-epoch tuning, for one, left SGD at the
+    smallest rate of its grid and its runs far from Adam's (22-24% against 13-14% NME in the default regime).
+    """
+    out = []
+    for key in dict.fromkeys(k for k in (claim.a, claim.b, claim.a2, claim.b2, *claim.cells) if "optimizer=sgd" in k):
+        twin = _adam_twin(key)
+        if twin not in recs:
+            out.append(f"{key}: no Adam twin ({twin}) to check that it trained")
+            continue
+        sgd, adam = final_val_nme(recs[key]), final_val_nme(recs[twin])
+        if not sgd <= SGD_GATE * adam:
+            out.append(f"the SGD arm {key.split('/')[1]} did not train (final validation NME {100 * sgd:.2f}% against "
+                       f"Adam's {100 * adam:.2f}%, more than {SGD_GATE:g}x)")
+    return out
+
+
 def judge(claim: Claim, recs: dict, context: dict | None = None) -> Verdict | None:
     """The verdict on one claim, or ``None`` when it cannot apply to these runs (e.g. truth on real data)."""
     context = context or {}
@@ -183,6 +218,17 @@ def judge(claim: Claim, recs: dict, context: dict | None = None) -> Verdict | No
     missing = [k for k in needed if k not in recs]
     if missing:
         raise KeyError(f"claim {claim.id} needs cells {missing}, which the notebook did not run")
+    untrained = untrained_arms(claim, recs)
+    if untrained:
+        return Verdict(claim.text, "no verdict", "; ".join(untrained) + ": no verdict is drawn from it", claim.id,
+                       claim.headline, {"against": claim.against})
+    verdict = _judge(claim, recs, context, needed)
+    if verdict is not None and claim.id.startswith("C5") and context.get("budget_note"):
+        verdict.numbers += f"; {context['budget_note']}"
+    return verdict
+
+
+def _judge(claim: Claim, recs: dict, context: dict, needed: list) -> Verdict | None:
     if claim.kind == "geometry":
         return _judge_geometry(claim, context) if (claim.against == "labels" or context["geometry"][
             claim.a.split("/")[0]].get("ratio_truth")) else None
@@ -202,9 +248,37 @@ def judge(claim: Claim, recs: dict, context: dict | None = None) -> Verdict | No
     raise ValueError(f"claim {claim.id}: unknown kind {claim.kind!r}")
 
 
+def budget_note(profile: str) -> str | None:
+    """What a backbone claim's verdict adds on a profile whose runs do not train each backbone to its own plateau."""
+    from .runs import get_profile, make_config
+
+    if get_profile(profile).plateau:
+        return None
+    c = make_config(profile)
+    return (f"at this budget ({c.epochs} epochs at {c.input_size} px, every backbone at its own tuned rate): not "
+            f"where each backbone reaches its own plateau, which the converged profile judges")
+
+
+def figure_context(notebook: str, records: dict, a: float = 6.0, b: float = 3.0, seed: int = 0,
+                   target_nme: float | None = None) -> dict:
+    """What a figure's claims are judged with, from its runs: Figure 1's error geometry per data set (ellipses of
+    the anisotropic loss's ``a``, ``b``; bootstrap seeded with ``seed``), Figures 2 and 3's target NME (``target_nme``
+    percent, or the worse loss's final validation NME)."""
+    from .figure_data import error_geometry, val_curves
+
+    if notebook == "figure1":
+        return {"geometry": {key.split("/")[0]: error_geometry(recs, a, b, seed=seed) for key, recs in records.items()}}
+    if notebook == "figure2":
+        target = (target_nme / 100) if target_nme is not None else max(val_curves(r)[:, -1].mean()
+                                                                         for r in records.values())
+        return {"target": float(target)}
+    return {}
+
+
 def judge_section(session, title: str, body: str, context: dict | None = None, report_lines=()) -> list[Verdict]:
     """Judge a notebook's claims on its runs and write its report section; returns the verdicts."""
     extra = session.params.get("extra_losses") or ()
+    context = {**(context or {}), "budget_note": budget_note(session.profile)}
     verdicts = [v for c in claims_for(session.notebook, session.profile, extra)
                 if (v := judge(c, session.records, context)) is not None]
     meta = dict(profile=session.profile, data=session.source, seeds=session.runs(), runs=session.run_ids(),

@@ -5,9 +5,9 @@ LaTeX, atomically) and its part of the report with one call to
 :func:`aniso.claims.judge_section`, which judges the notebook's claims and
 calls :func:`write_section`. ``python -m aniso.reporting RESULTS_DIR`` (run
 by ``make reproduce``) assembles the sections into ``RESULTS_DIR/README.md``
-(:func:`build_report`): a headline table by claim group, the regime beside
-the label-noise floor, the learning rates, the versions behind the numbers,
-the statistics, then every section.
+(:func:`build_report`): a headline table by claim group, the claims by training
+regime (every regime's committed store: :mod:`aniso.regimes`), the learning rates,
+the versions behind the numbers, the statistics, then every section.
 """
 
 from __future__ import annotations
@@ -138,6 +138,15 @@ def _timing_line(d: Path) -> list[str]:
             f"({len(runs)} invocation{'s' * (len(runs) != 1)}: {parts})."]
 
 
+def _by_regime(d: Path, profile: str) -> list[str]:
+    """The claims by training regime (:mod:`aniso.regimes`), in the report of a regime's own profile."""
+    from . import regimes
+
+    if profile not in {r.profile for r in regimes.REGIMES}:
+        return []
+    return regimes.headline_lines(d)
+
+
 def build_report(results_dir: str | Path) -> Path:
     """Assemble ``results_dir/README.md`` from the notebooks' sections."""
     from .runs import get_profile
@@ -159,7 +168,7 @@ def build_report(results_dir: str | Path) -> Path:
             "Outcomes: **reproduced** (significant in the claimed direction), **contradicted** (significant the other "
             "way), **inconclusive** (neither; the detectable effect says how large a difference the runs could have "
             "seen). The rules are in the section *How claims are judged* below.", "",
-            "## Headline: the paper's claims", "", *_headline(sections), ""]
+            "## Headline: the paper's claims", "", *_headline(sections), "", *_by_regime(d, profile)]
     body = [(d / "sections" / f"{s['name']}.md").read_text() for s in sections]
     tail = ["", "## How claims are judged", "", *_facts(sections, "method_lines"), *audit.tuning_lines(sections),
             *audit.seed_split_lines(sections), "", "## The versions behind these numbers", "",

@@ -86,16 +86,18 @@ def seconds_row(records, method: str, block: str) -> dict:
 
 
 def tuning_table(records: dict) -> pd.DataFrame:
-    """The learning rate of every loss and optimiser behind ``records`` (``{cell key: runs}``), with the grid's scores."""
+    """The learning rate of every loss, optimiser and backbone behind ``records`` (``{cell key: runs}``), with the
+    scores of every rate the search tried and whether the chosen one has worse neighbours on both sides."""
     rows = {}
     for recs in records.values():
         c, t = recs[0].config, recs[0].meta.get("lr_tuning")
-        key = (c.loss, c.optimizer, str(c.loss_params) if c.loss_params else "")
+        key = (c.loss, c.optimizer, c.arch, str(c.loss_params) if c.loss_params else "")
         scores = ("given, not tuned" if t is None else
                   ", ".join(f"{lr:g}: {'diverged' if not np.isfinite(v) else f'{100 * v:.2f}'}"
                             for lr, v in zip(t["grid"], t["scores"])))
-        rows[key] = {"lr": f"{c.lr:g}", "validation NME (%) per rate": scores}
-    index = pd.MultiIndex.from_tuples(sorted(rows), names=["loss", "optimizer", "loss parameters"])
+        bracketed = "-" if t is None else "yes" if t.get("bracketed") else "no"
+        rows[key] = {"lr": f"{c.lr:g}", "bracketed": bracketed, "validation NME (%) per rate": scores}
+    index = pd.MultiIndex.from_tuples(sorted(rows), names=["loss", "optimizer", "backbone", "loss parameters"])
     return pd.DataFrame([rows[k] for k in sorted(rows)], index=index)
 
 

@@ -2,7 +2,8 @@
 
 Outcomes (:data:`STATUSES`): **reproduced** (significant in the claimed
 direction), **contradicted** (significant the other way), **inconclusive**
-(neither). The statistics behind them live in :mod:`aniso.stats`; how run
+(neither), **no verdict** (an arm did not train: nothing is judged from it, and the
+verdict says why). The statistics behind them live in :mod:`aniso.stats`; how run
 records become its inputs, in :mod:`aniso.claims`.
 """
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 
 __all__ = ["Verdict", "STATUSES", "GROUPS"]
 
-STATUSES = ("reproduced", "contradicted", "inconclusive")
+STATUSES = ("reproduced", "contradicted", "inconclusive", "no verdict")
 
 #: The paper's claims, grouped as the report's headline lists them, plus the suite's own studies.
 GROUPS = {

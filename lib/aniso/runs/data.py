@@ -109,16 +109,34 @@ def _dedupe(subsets: dict[str, list[Record]]) -> tuple[list[Record], dict[str, n
     return records, rows
 
 
+# Subsets of synthetic sets this process has read: the cache writes such a set once (its truth file last) and
+# never changes it, so later runs on it need not parse thousands of annotation files again (measured: 0.7-1.5 s
+# of a run's fixed cost on 300W). A real data set is read every time: its files may be edited between runs.
+_OPENED: dict = {}
+
+
+def _open(dataset: str, root: Path, subset: str, synthetic: bool) -> list[Record]:
+    if not synthetic:
+        return open_dataset(dataset, root, subset)
+    from ..data.truth import TRUTH_FILE
+
+    key = (dataset, str(Path(root).resolve()), subset, (Path(root) / TRUTH_FILE).stat().st_mtime_ns)
+    if key not in _OPENED:
+        _OPENED[key] = open_dataset(dataset, root, subset)
+    return list(_OPENED[key])
+
+
 def load_run_data(config: RunConfig, root: Path) -> RunData:
     """Open the lists a run needs and split off the validation faces (no image is decoded here)."""
     spec = dataset_spec(config.dataset)
-    train_all = open_dataset(config.dataset, root, config.train_subset)
+    synthetic = config.root is None
+    train_all = _open(config.dataset, root, config.train_subset, synthetic)
     tr, va = validation_split(len(train_all), config.val_fraction, config.split_seed)
     train, val = [train_all[i] for i in tr], [train_all[i] for i in va]
     if config.evaluate == "val":
         subsets = {VAL_SUBSET: val}
     else:
-        subsets = {s: open_dataset(config.dataset, root, s) for s in spec.eval_subsets}
+        subsets = {s: _open(config.dataset, root, s, synthetic) for s in spec.eval_subsets}
     eval_records, rows = _dedupe(subsets)
     return RunData(Path(root), train, val, eval_records, rows)
 

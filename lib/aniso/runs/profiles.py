@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from .. import checks
 from .config import RunConfig, check_config, with_loss_defaults
 
-__all__ = ["Profile", "Tuning", "PROFILES", "get_profile", "make_config", "profile_runs"]
+__all__ = ["Profile", "Tuning", "PROFILES", "get_profile", "make_config", "profile_runs", "committed_stores"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,11 @@ class Profile:
 
     ``per_dataset`` overrides settings per data set; ``grids`` are the supplementary studies' grids;
     ``tuning`` the learning-rate protocol; ``study`` the settings of the supplementary studies (sweep,
-    backbones, mechanism) where they differ from the main tables.
+    backbones, mechanism) where they differ from the main tables. ``notebooks``: the notebooks that make up the
+    profile's regime (``ci/run_notebooks.py`` runs them unless told otherwise; ``()``: all); ``datasets``: the
+    data sets its loss comparisons cover. ``plateau``: whether its runs train each backbone to a plateau of its
+    own (claims about backbones are judged only there; elsewhere the verdict is "at this budget"). ``folder``: where
+    the repository commits its results (its run store is ``<folder>/runs``), if it does.
     """
 
     name: str
@@ -57,6 +61,10 @@ class Profile:
     grids: dict = field(default_factory=dict)
     tuning: Tuning | None = None
     study: dict = field(default_factory=dict)
+    notebooks: tuple = ()
+    datasets: tuple = ("300w", "wflw", "aflw")
+    plateau: bool = False
+    folder: str | None = None
 
 
 # Grids every profile shares unless it says otherwise.
@@ -91,14 +99,26 @@ PROFILES: dict[str, Profile] = {
         per_dataset={"wflw": dict(synth_scale=0.12), "aflw": dict(synth_scale=0.04)},
         grids=dict(_SHARED_GRIDS, archs=("resnet18", "resnet50", "densenet121"), budget_epochs=(1, 2)),
         tuning=Tuning(grids=_LR_GRIDS, epochs=_TUNING_EPOCHS, settings=dict(synth_scale=0.3)),
-        study=dict(synth_scale=0.3)),
+        study=dict(synth_scale=0.3), folder="results"),
+    "long": Profile(
+        "long", runs=3,
+        description=("a second CPU regime for the core claims: the default's settings and tuning, 10 epochs; "
+                     "synthetic 300W at release size only; the paper's losses and the family under Adam, L2 and "
+                     "the anisotropic loss under SGD"),
+        settings=dict(arch="resnet18", input_size=64, epochs=10, batch_size=32, synth_scale=1.0,
+                      synth_image_size=128, augment="light", threads=2),
+        grids=dict(_SHARED_GRIDS, archs=("resnet18",), noise=(1.0,), budget_epochs=(3, 6)),
+        # the default's tuning, so that the two CPU regimes differ in their training budget alone
+        tuning=Tuning(grids=_LR_GRIDS, epochs=_TUNING_EPOCHS, settings=dict(synth_scale=0.3)),
+        notebooks=("table1", "table5", "table6", "figure1", "figure2", "mechanism"), datasets=("300w",),
+        folder="results-long"),
     "converged": Profile(
         "converged", runs=3,
         description="for a GPU: synthetic sets at release size, ResNet18 at 128 px, 20 epochs, 3 seeds",
         settings=dict(arch="resnet18", input_size=128, epochs=20, batch_size=64, synth_scale=1.0,
                       synth_image_size=160, augment="light"),
         grids=dict(_SHARED_GRIDS, ab=((3.0, 6.0, 9.0), (1.5, 3.0, 4.5)), budget_epochs=(5, 10)),
-        tuning=Tuning(grids=_LR_GRIDS, epochs=4)),
+        tuning=Tuning(grids=_LR_GRIDS, epochs=4), plateau=True, folder="results-gpu"),
     "paper": Profile(
         "paper", runs=5,
         description="the paper's protocol: ResNet50 at 256 px, 60 epochs, 5 runs; for a GPU and the real data",
@@ -106,7 +126,7 @@ PROFILES: dict[str, Profile] = {
                       synth_image_size=320, schedule="step", augment="paper"),
         grids=dict(_SHARED_GRIDS, ab=((3.0, 4.5, 6.0, 9.0, 12.0), (1.0, 2.0, 3.0, 4.0, 5.0)),
                    archs=("resnet50", "densenet121", "wide_resnet50_2", "resnet18"), budget_epochs=(15, 30)),
-        tuning=Tuning(grids=_LR_GRIDS, epochs=10)),
+        tuning=Tuning(grids=_LR_GRIDS, epochs=10), plateau=True),
 }
 
 
@@ -114,6 +134,11 @@ def get_profile(name: str) -> Profile:
     """The profile ``name``; a clear error naming the known ones otherwise."""
     checks.one_of("profile", "profile", name, PROFILES)
     return PROFILES[name]
+
+
+def committed_stores() -> tuple[str, ...]:
+    """The run stores the repository commits (``<folder>/runs`` of each profile with a folder), relative to it."""
+    return tuple(f"{p.folder}/runs" for p in PROFILES.values() if p.folder)
 
 
 def profile_runs(profile: str) -> int:

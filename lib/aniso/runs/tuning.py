@@ -38,7 +38,7 @@ from .profiles import Tuning, get_profile, make_config
 from .store import read_dirs, runs_dir
 
 __all__ = ["TuningResult", "Problem", "tuning_problem", "tuning_configs", "tune_lr", "tune_many", "tuned_config",
-           "TUNING_DATASET", "pending", "score", "stored_score", "read_point", "read_result", "DamagedTuningFile", "search", "search_all", "next_rates", "is_bracketed", "ladder_step"]
+           "TUNING_DATASET", "pending", "score", "stored_score", "stored_result", "read_point", "read_result", "DamagedTuningFile", "search", "search_all", "next_rates", "is_bracketed", "ladder_step"]
 
 #: The data set every tuning runs on.
 TUNING_DATASET = "300w"
@@ -247,6 +247,11 @@ def store_result(problem: Problem, scores: dict[float, float], seconds: float) -
                           lrs, [scores[lr] for lr in lrs], _best(scores), seconds, is_bracketed(scores), b.arch)
     atomic_write(runs_dir() / "tuning" / f"{problem.key}.json", json.dumps(asdict(result), indent=1))
     return result
+
+
+def stored_result(config: RunConfig, profile: str) -> TuningResult | None:
+    """The stored search for ``config``'s loss, optimiser and backbone, or ``None`` (nothing is trained)."""
+    return _load(tuning_problem(config, profile).key)
 
 
 def tune_lr(config: RunConfig, profile: str, progress: bool = True) -> TuningResult:

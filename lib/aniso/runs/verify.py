@@ -28,6 +28,7 @@ from typing import Iterable
 
 from ..files import is_temporary
 from .claims import claim_expiry, claim_status
+from .profiles import committed_stores
 from .store import (DAMAGE_KINDS, PROVENANCE_FIELDS, REPO_ROOT, DamagedRecord, RunRecord, cache_dir, expected_id)
 
 __all__ = ["DEFAULT_STORES", "SCRATCH_STORE", "Finding", "default_stores", "resolve_stores", "verify",
@@ -35,7 +36,7 @@ __all__ = ["DEFAULT_STORES", "SCRATCH_STORE", "Finding", "default_stores", "reso
            "report", "main"]
 
 #: The committed run stores, relative to the repository root (extend here when a store is added).
-DEFAULT_STORES = ("results/runs", "results-gpu/runs")
+DEFAULT_STORES = committed_stores()
 
 #: Where ad-hoc notebook runs write (checked by default when it exists).
 SCRATCH_STORE = "scratch/runs"

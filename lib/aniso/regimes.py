@@ -1,0 +1,298 @@
+"""The claims by training regime: every regime whose runs are stored, judged from its store alone.
+
+A verdict is about its training budget. The suite has three regimes (:data:`REGIMES`): the default CPU profile
+(3 epochs at 64 px), the long CPU profile (10 epochs, the core claims on 300W) and the converged GPU profile (20
+epochs at 128 px, trained in instalments by ``ci/gpu_session.py``). This module reads each regime's committed
+store without training anything (:func:`stored_cells`), judges every claim whose runs are all there with the
+notebooks' own rules (:func:`aniso.judging.judge`; an absent claim is shown as absent, never as inconclusive),
+and writes what the report shows of it (:func:`headline_lines`): one row per claim and one column per regime,
+each regime's L2 NME beside its label-noise floor, the NME-against-training-images curve of each regime, and in
+words what holds in every regime and what depends on the budget. ``python -m aniso.regimes converged`` writes the
+report of a regime that has no executed notebooks (``results-gpu/REPORT.md``): how many of its runs exist and
+every claim that can be judged.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import judging, suite
+from .claims import Claim, cells_of, claims_for
+from .runs import config_id, get_profile, make_config
+from .runs.store import REPO_ROOT, RunRecord, find
+from .verdicts import Verdict
+
+__all__ = ["Regime", "REGIMES", "Absent", "reading", "stored_cells", "regime_verdicts", "compare", "headline_lines",
+           "regime_report", "curve_tables"]
+
+
+@dataclass(frozen=True)
+class Regime:
+    """A profile's committed results (its ``folder``: :attr:`aniso.runs.Profile.folder`) and the profiles whose
+    stores it shares runs with; ``device`` as its runs were made."""
+
+    name: str
+    device: str
+    what: str
+    also: tuple = ()
+
+    @property
+    def profile(self) -> str:
+        return self.name
+
+    @property
+    def folder(self) -> str:
+        return get_profile(self.name).folder
+
+    def stores(self) -> list[Path]:
+        return [REPO_ROOT / get_profile(p).folder / "runs" for p in (self.name, *self.also)]
+
+
+REGIMES = (
+    Regime("default", "cpu", "CPU, ResNet18 at 64 px, 3 epochs"),
+    Regime("long", "cpu", "CPU, ResNet18 at 64 px, 10 epochs", also=("default",)),
+    Regime("converged", "cuda", "GPU, ResNet18 at 128 px, 20 epochs"),
+)
+
+
+@dataclass(frozen=True)
+class Absent:
+    """A cell (or claim) whose runs are not all stored: ``found`` of ``planned`` runs (tuning missing: 0 found)."""
+
+    found: int
+    planned: int
+
+    def text(self) -> str:
+        return f"absent ({self.found} of {self.planned} runs)"
+
+
+@contextmanager
+def reading(stores: list[Path]):
+    """Inside: the run store reads ``stores`` (and writes nowhere new: the first one, which nothing writes to)."""
+    keys = ("ANISO_RUNS_DIR", "ANISO_READ_RUNS")
+    before = {k: os.environ.get(k) for k in keys}
+    os.environ["ANISO_RUNS_DIR"] = str(stores[0])
+    os.environ["ANISO_READ_RUNS"] = os.pathsep.join(str(s) for s in stores[1:])
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+def _tuned_lr(cell, config, profile: str) -> float | None:
+    """The stored tuned learning rate of a cell's configuration (``None``: not tuned yet)."""
+    from .runs import tuning
+
+    if not suite.is_tuned(cell, profile):
+        return config.lr
+    result = tuning.stored_result(suite.tuning_base(cell, config), profile)
+    return result.chosen if result is not None else None
+
+
+def stored_cells(regime: Regime, notebook: str, ids: dict | None = None) -> dict:
+    """``{cell key: records per seed, or Absent}`` of a notebook's cells in a regime's store (nothing trains).
+
+    ``ids``, when given, receives ``{run id: stored?}`` of every run whose id is known (its rate is tuned), and
+    ``{(notebook, cell key, seed): False}`` for the others."""
+    profile = regime.profile
+    ids = {} if ids is None else ids
+    out = {}
+    for key, cell in suite.notebook_cells(notebook, profile).items():
+        configs = [make_config(profile, dataset=cell.dataset, loss=cell.loss, seed=s, device=regime.device,
+                               **cell.settings) for s in suite.seeds(profile)]
+        lr = _tuned_lr(cell, configs[0], profile)
+        if lr is None:
+            out[key] = Absent(0, len(configs))
+            ids.update({(notebook, key, c.seed): False for c in configs})
+            continue
+        rids = [config_id(c.replace(lr=lr)) for c in configs]
+        found = [rid for rid in rids if find(rid) is not None]
+        ids.update({rid: rid in found for rid in rids})
+        out[key] = [RunRecord.load(rid) for rid in rids] if len(found) == len(rids) else Absent(len(found), len(rids))
+    return out
+
+
+def regime_verdicts(regime: Regime, keep=None) -> tuple[dict, dict]:
+    """Every claim of the regime's notebooks (those ``keep(claim)`` accepts): ``{claim text: (claim, Verdict, Absent
+    or None)}``, and the runs ``{"found", "planned"}`` of the regime's notebooks."""
+    prof = get_profile(regime.profile)
+    notebooks = prof.notebooks or suite.NOTEBOOKS
+    out, runs = {}, {}
+    with reading(regime.stores()):
+        for nb in notebooks:
+            cells = stored_cells(regime, nb, runs)  # a run several notebooks share counts once
+            kept = [c for c in claims_for(nb, regime.profile) if keep is None or keep(c)]
+            context = _context(nb, cells, kept, regime.profile)
+            present = {k: v for k, v in cells.items() if isinstance(v, list)}
+            for claim in kept:
+                out[claim.text] = (claim, _judge(claim, cells, present, context))
+    return out, {"found": sum(runs.values()), "planned": len(runs)}
+
+
+def _needs(claim: Claim, cells: dict) -> list[str]:
+    """The cells a claim is judged on: its own, or every cell of its notebook (the best of a grid)."""
+    return cells_of(claim) or list(cells)
+
+
+def _context(notebook: str, cells: dict, claims: list, profile: str) -> dict:
+    """What the figures' claims are judged with, from the cells they need (only when those are all stored)."""
+    context = {"budget_note": judging.budget_note(profile)}
+    needed = {k for c in claims for k in _needs(c, cells)}
+    if needed and all(isinstance(cells.get(k), list) for k in needed if notebook == "figure2"):
+        subset = {k: v for k, v in cells.items() if k in needed and isinstance(v, list)}
+        if subset and notebook in ("figure1", "figure2"):
+            context.update(judging.figure_context(notebook, subset))
+    return context
+
+
+def _judge(claim: Claim, cells: dict, present: dict, context: dict):
+    """A verdict, ``None`` (the claim does not apply), or :class:`Absent` (its runs are not all stored)."""
+    needs = _needs(claim, cells)
+    if any(not isinstance(cells.get(k), list) for k in needs) or (claim.kind == "epochs_to" and "target" not in context):
+        count = lambda k, f: len(cells[k]) if isinstance(cells.get(k), list) else getattr(cells[k], f)  # noqa: E731
+        return Absent(sum(count(k, "found") for k in needs), sum(count(k, "planned") for k in needs))
+    return judging.judge(claim, {k: present[k] for k in needs}, context)
+
+
+def compare(results: dict[str, dict]) -> list[dict]:
+    """One row per claim over regimes (``{regime: regime_verdicts(...)[0]}``): the claim, each regime's outcome
+    (a Verdict, ``None`` or :class:`Absent`), and whether the outcome depends on the budget (the regimes that judged
+    it disagree), holds everywhere (two or more judged it, all alike) or was judged in one regime only."""
+    texts = list(dict.fromkeys(t for r in results.values() for t in r))
+    rows = []
+    for text in texts:
+        cells = {name: r[text][1] if text in r else None for name, r in results.items()}
+        claim = next(r[text][0] for r in results.values() if text in r)
+        judged = {n: v.status for n, v in cells.items() if isinstance(v, Verdict) and v.status != "no verdict"}
+        kind = ("depends on the budget" if len(set(judged.values())) > 1 else
+                f"{next(iter(judged.values()))} in every regime" if len(judged) > 1 else "one regime" if judged
+                else "not judged")
+        rows.append({"claim": claim, "text": text, "cells": cells, "kind": kind})
+    return rows
+
+
+def _cell_text(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, Absent):
+        return v.text()
+    effect = v.stats.get("effect")
+    return f"**{v.status}**" + (f" ({effect:+.2f})" if effect is not None else "")
+
+
+def _l2_cells(regime: Regime, floors: dict) -> str:
+    """The regime's L2 NME on 300W common (inter-ocular) against the labels and the truth, and the label noise."""
+    from .tables import mean_metric
+
+    with reading(regime.stores()):
+        l2 = stored_cells(regime, "figure2").get("300w/l2")
+    if not isinstance(l2, list):
+        return "- | - | -"
+    floor = floors.get(f"{regime.name} ({regime.what})")
+    return (f"{mean_metric(l2, 'common', 'inter_ocular'):.2f}% | "
+            f"{mean_metric(l2, 'common', 'inter_ocular', 'nme_truth'):.2f}% | "
+            f"{f'{100 * floor:.2f}%' if floor is not None else '-'}")
+
+
+def curve_tables(regimes=REGIMES) -> tuple[dict, dict]:
+    """Per regime with its runs, L2 on 300W against training images (:func:`aniso.tables.budget_table`) and the
+    label-noise floor."""
+    from .figure_data import label_noise_floor
+    from .tables import budget_table
+
+    tables, floors = {}, {}
+    for regime in regimes:
+        with reading(regime.stores()):
+            cells = stored_cells(regime, "table6")
+            curve = {c.label: cells[k] for k, c in suite.notebook_cells("table6", regime.profile).items()
+                     if "epochs" in c.settings and isinstance(cells.get(k), list)}
+            l2 = cells.get("300w/l2")
+            if not isinstance(l2, list):
+                continue
+            curve[f"L2, {l2[0].config.epochs} epoch(s)"] = l2
+            tables[f"{regime.name} ({regime.what})"] = budget_table(curve)
+            floors[f"{regime.name} ({regime.what})"] = label_noise_floor(l2[0], "common", "inter_ocular")
+    return tables, floors
+
+
+def _is_300w(claim: Claim) -> bool:
+    return all(k.split("/")[0] == "300w" for k in cells_of(claim))
+
+
+def headline_lines(results_dir: Path, regimes=REGIMES) -> list[str]:
+    """The report's section on regimes: runs per regime, L2 against the label noise, the claims side by side, what
+    holds everywhere and what depends on the budget, and the regime figure (written into ``results_dir``)."""
+    from .drawing import budget_plot, save_figure
+
+    results, counts = {}, {}
+    for regime in regimes:
+        results[regime.name], counts[regime.name] = regime_verdicts(regime, keep=_is_300w)
+    rows = compare(results)
+    lines = ["## The claims by training regime", "",
+             "A verdict is about its training budget. Each regime below is judged from its own committed store with "
+             "the same rules; a claim whose runs a regime does not have is shown as absent.", "",
+             "| regime | what | runs stored | L2, 300W common (inter-ocular) | against the truth | label-noise floor |",
+             "|---|---|---|---|---|---|"]
+    tables, floors = curve_tables(regimes)
+    for regime in regimes:
+        c = counts[regime.name]
+        lines.append(f"| {regime.name} | {regime.what} | {c['found']} of {c['planned']} | {_l2_cells(regime, floors)} |")
+    if tables:
+        ax = budget_plot(tables, floors, title="L2 on 300W common, inter-ocular: NME against training images")
+        save_figure(ax.figure, Path(results_dir) / "figures" / "regimes.png")
+        lines += ["", "![NME against training images, by regime](figures/regimes.png)"]
+    names = [r.name for r in regimes]
+    lines += ["", "| claim | " + " | ".join(names) + " | across regimes |", "|---" * (len(names) + 2) + "|"]
+    for row in rows:
+        cid = row["claim"].id
+        lines.append(f"| {cid}: {row['text']} | " + " | ".join(_cell_text(row["cells"][n]) for n in names)
+                     + f" | {row['kind']} |")
+    return lines + [""] + _in_words(rows) + [""]
+
+
+def _in_words(rows: list[dict]) -> list[str]:
+    every = [r for r in rows if r["kind"].endswith("in every regime")]
+    depends = [r for r in rows if r["kind"] == "depends on the budget"]
+    out = []
+    for status in ("reproduced", "contradicted", "inconclusive"):
+        same = [f"{r['claim'].id} ({r['text']})" for r in every if r["kind"].startswith(status)]
+        if same:
+            out.append(f"- **{status.capitalize()} in every regime that judged it** ({len(same)}): " + "; ".join(same) + ".")
+    if depends:
+        out.append(f"- **Depends on the training budget** ({len(depends)}): " + "; ".join(
+            f"{r['claim'].id} ({r['text']}: " + ", ".join(f"{n} {v.status}" for n, v in r["cells"].items()
+                                                       if isinstance(v, Verdict)) + ")" for r in depends) + ".")
+    return out or ["- No claim was judged in more than one regime yet."]
+
+
+def regime_report(regime: Regime) -> Path:
+    """``<folder>/REPORT.md`` of a regime without executed notebooks: its runs, every claim judged or absent."""
+    from .files import atomic_write
+
+    results, counts = regime_verdicts(regime)
+    judged = [(c, v) for c, v in results.values() if isinstance(v, Verdict)]
+    absent = [(c, v) for c, v in results.values() if isinstance(v, Absent)]
+    lines = [f"# The {regime.name} regime: {regime.what}", "",
+             "Generated by `python -m aniso.regimes " + regime.name + "` from the committed store alone (nothing is "
+             "trained). Do not edit by hand.", "",
+             f"- Profile **{regime.profile}**: {get_profile(regime.profile).description}.",
+             f"- Runs stored: **{counts['found']} of the {counts['planned']}** the profile's notebooks need "
+             f"({100 * counts['found'] / max(counts['planned'], 1):.0f}%).",
+             f"- Claims judged: {len(judged)}; absent (their runs are not all stored): {len(absent)}.", "",
+             "## Judged", "", *(v.markdown() for _, v in judged), "",
+             "## Absent", "", *(f"- {c.id}: {c.text}: {v.text()}" for c, v in absent), ""]
+    return atomic_write(REPO_ROOT / regime.folder / "REPORT.md", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    names = {r.name: r for r in REGIMES}
+    if len(sys.argv) != 2 or sys.argv[1] not in names:
+        raise SystemExit(f"usage: python -m aniso.regimes {{{'|'.join(names)}}}")
+    print(regime_report(names[sys.argv[1]]))
