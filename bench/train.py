@@ -100,21 +100,27 @@ def resident_set(records, size: int, device: str, crops: Path) -> ResidentSet:
     return ResidentSet(records, get_scheme("300w"), geometry, device, crops, progress=False)
 
 
-def loop(records, arch: str, size: int, batch: int, steps: int, device: str, crops: Path) -> float:
-    """Images/s of the runner's loop over ``steps`` batches (crops on the device, augmented there)."""
+def _timed(arch: str, size: int, device: str, batches, steps: int) -> float:
+    """Images/s of ``steps`` training steps on ``batches`` (an iterator of (images, landmarks)), after 3 warm-up
+    steps, at the precision the runner picks."""
     amp = resolve_precision("auto", device) == "bf16"
     model, loss_fn, opt = _model(arch, size, device, amp)
-    it = _batches(resident_set(records, size, device, crops), batch, amp)
     for _ in range(3):
-        train_step(model, loss_fn, opt, *next(it), amp)
+        train_step(model, loss_fn, opt, *next(batches), amp)
     _sync(device)
     t, n = time.perf_counter(), 0
     for _ in range(steps):
-        x, y = next(it)
+        x, y = next(batches)
         train_step(model, loss_fn, opt, x, y, amp)
         n += len(x)
     _sync(device)
     return n / (time.perf_counter() - t)
+
+
+def loop(records, arch: str, size: int, batch: int, steps: int, device: str, crops: Path) -> float:
+    """Images/s of the runner's loop over ``steps`` batches (crops on the device, augmented there)."""
+    amp = resolve_precision("auto", device) == "bf16"
+    return _timed(arch, size, device, _batches(resident_set(records, size, device, crops), batch, amp), steps)
 
 
 def reference(records, arch: str, size: int, batch: int, steps: int, device: str, workers: int) -> float:
@@ -122,7 +128,6 @@ def reference(records, arch: str, size: int, batch: int, steps: int, device: str
     from aniso.data.pipeline import FaceDataset, make_loader
 
     amp = resolve_precision("auto", device) == "bf16"
-    model, loss_fn, opt = _model(arch, size, device, amp)
     ds = FaceDataset(records, get_scheme("300w"), input_size=size, train=True, augment=AUGMENTATIONS["light"])
     ds.prefetch(progress=False)
     loader = make_loader(ds, batch_size=batch, num_workers=workers, pin_memory=device.startswith("cuda"))
@@ -133,17 +138,7 @@ def reference(records, arch: str, size: int, batch: int, steps: int, device: str
                 x = b["image"].to(device, non_blocking=True)
                 yield (x.contiguous(memory_format=torch.channels_last) if amp else x), b["landmarks"].to(device)
 
-    it = batches()
-    for _ in range(3):
-        train_step(model, loss_fn, opt, *next(it), amp)
-    _sync(device)
-    t, n = time.perf_counter(), 0
-    for _ in range(steps):
-        x, y = next(it)
-        train_step(model, loss_fn, opt, x, y, amp)
-        n += len(x)
-    _sync(device)
-    return n / (time.perf_counter() - t)
+    return _timed(arch, size, device, batches(), steps)
 
 
 def child(args) -> int:

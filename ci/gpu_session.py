@@ -12,9 +12,9 @@ Steps, each logged in ``OUT/log.txt``:
 3. the converged profile's runs that neither this session's store nor ``--resume`` (the committed
    ``results-gpu/runs``) holds, group by group in :data:`PRIORITY` order: a group's learning rates first (every
    search advanced together), then its runs; ``--runs-per-gpu`` worker processes share the GPU, each keeping its
-   data on the device from one run to the next. No run starts once the time left is shorter than the longest one
-   so far took; at the time limit the runs in flight stop at their next epoch's end, and what they trained is
-   lost: only finished records reach the store;
+   data on the device from one run to the next. No run starts once the time left is shorter than the last runs
+   took; at the time limit the runs in flight stop at their next epoch's end, and what they trained is lost: only
+   finished records reach the store;
 4. ``store.tar.gz``: this session's new records and tuning results (``runs/...``); unpack it into ``results-gpu/``
    (``tar xzf OUT/store.tar.gz -C results-gpu``) and commit.
 
@@ -150,7 +150,7 @@ class Pool:
     """``workers`` processes sharing the device; no work starts after ``stop_at`` (seconds since the epoch)."""
 
     def __init__(self, out: Path, workers: int, stop_at: float):
-        self.out, self.stop_at, self.longest = out, stop_at, 0.0
+        self.out, self.stop_at, self.recent = out, stop_at, []
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
 
     def score_many(self, configs) -> list:
@@ -169,7 +169,7 @@ class Pool:
                 config, meta = todo.pop(0)
                 running[self.pool.submit(_train, config, meta, self.stop_at)] = config
             if not running:
-                raise OutOfTime()
+                raise OutOfTime(f"no time left for another run (the last ones took up to {self._expected():.0f} s)")
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for f in done:
                 config = running.pop(f)
@@ -182,13 +182,18 @@ class Pool:
                 if r is None:
                     log(self.out, f"  stopped by the time limit: {config.loss}, seed {config.seed} (nothing stored)")
                     continue
-                self.longest = max(self.longest, r["seconds"])
+                self.recent = (self.recent + [r["seconds"]])[-self.pool._max_workers:]
                 progress.finished(r["images"])
                 log(self.out, f"  done {r['id']} in {r['seconds']:.1f} s ({r['ips'] or 0:,.0f} img/s training, "
                               f"{r['fixed'] or 0:.1f} s besides training); {progress.line()}")
 
+    def _expected(self) -> float:
+        """What the next run should take: the longest of the last few (one per worker), so that a first run that
+        also generated its data set does not hold back the ones after it."""
+        return max(self.recent, default=0.0)
+
     def _time_for_one(self) -> bool:
-        return time.time() + self.longest < self.stop_at
+        return time.time() + self._expected() < self.stop_at
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -310,8 +315,9 @@ def main(argv=None) -> int:
     try:
         converged_groups(out, args, pool)
         log(out, "every group of the converged profile done")
-    except OutOfTime:
-        log(out, f"time limit reached ({args.time_limit:.0f} s): the runs not finished are left for the next session")
+    except OutOfTime as exc:
+        log(out, f"time limit reached ({args.time_limit:.0f} s{': ' + str(exc) if str(exc) else ''}): the runs not "
+                 f"finished are left for the next session")
     finally:
         pool.close()
         pack(out, store)

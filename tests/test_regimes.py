@@ -104,4 +104,8 @@ def test_backbone_claims_are_judged_at_this_budget_off_the_plateau():
     assert "at this budget" in judging.budget_note("default") and judging.budget_note("converged") is None
     c5 = Claim(id="C5.1", notebook="supp_architectures", text="t", kind="equivalent", a="A", b="B")
     v = judging.judge(c5, {"A": cell(0.0), "B": cell(0.0)}, {"budget_note": judging.budget_note("default")})
-    assert v.numbers.endswith(judging.budget_note("default"))
+    assert v.numbers.endswith(judging.budget_note("default")) and v.stats["at_budget"]
+    assert "at this budget" in regimes._cell_text(v)
+    rows = regimes.compare({"default": {"t": (c5, v)}, "converged": {"t": (c5, judging.judge(c5, {"A": cell(0.0),
+                                                                                                    "B": cell(0.0)}))}})
+    assert rows[0]["kind"] == "one regime", "a verdict at this budget is not the claim judged"

@@ -225,6 +225,7 @@ def judge(claim: Claim, recs: dict, context: dict | None = None) -> Verdict | No
     verdict = _judge(claim, recs, context, needed)
     if verdict is not None and claim.id.startswith("C5") and context.get("budget_note"):
         verdict.numbers += f"; {context['budget_note']}"
+        verdict.stats["at_budget"] = True
     return verdict
 
 

@@ -158,7 +158,7 @@ def _judge(claim: Claim, cells: dict, present: dict, context: dict):
     if any(not isinstance(cells.get(k), list) for k in needs) or (claim.kind == "epochs_to" and "target" not in context):
         count = lambda k, f: len(cells[k]) if isinstance(cells.get(k), list) else getattr(cells[k], f)  # noqa: E731
         return Absent(sum(count(k, "found") for k in needs), sum(count(k, "planned") for k in needs))
-    return judging.judge(claim, {k: present[k] for k in needs}, context)
+    return judging.judge(claim, present, context)  # every stored cell: the SGD gate looks for the Adam twins
 
 
 def compare(results: dict[str, dict]) -> list[dict]:
@@ -170,7 +170,8 @@ def compare(results: dict[str, dict]) -> list[dict]:
     for text in texts:
         cells = {name: r[text][1] if text in r else None for name, r in results.items()}
         claim = next(r[text][0] for r in results.values() if text in r)
-        judged = {n: v.status for n, v in cells.items() if isinstance(v, Verdict) and v.status != "no verdict"}
+        judged = {n: v.status for n, v in cells.items()
+                  if isinstance(v, Verdict) and v.status != "no verdict" and not v.stats.get("at_budget")}
         kind = ("depends on the budget" if len(set(judged.values())) > 1 else
                 f"{next(iter(judged.values()))} in every regime" if len(judged) > 1 else "one regime" if judged
                 else "not judged")
@@ -184,7 +185,8 @@ def _cell_text(v) -> str:
     if isinstance(v, Absent):
         return v.text()
     effect = v.stats.get("effect")
-    return f"**{v.status}**" + (f" ({effect:+.2f})" if effect is not None else "")
+    return (f"**{v.status}**" + (" at this budget" if v.stats.get("at_budget") else "")
+            + (f" ({effect:+.2f})" if effect is not None else ""))
 
 
 def _l2_cells(regime: Regime, floors: dict) -> str:

@@ -102,7 +102,8 @@ def _headline(sections: list[dict]) -> list[str]:
             eff = f"{st['effect']:+.2f}" if st.get("effect") is not None else "-"
             ci = f"[{st['ci_low']:+.2f}, {st['ci_high']:+.2f}]" if st.get("ci_low") is not None else "-"
             mde = f"{st['mde']:.2f}" if st.get("mde") is not None else "-"
-            rows.append(f"| {v['id']} | {v['claim']} | **{v['status']}** | {eff} | {ci} | {mde} | [{name}](#{name}) |")
+            status = f"**{v['status']}**" + (" at this budget" if st.get("at_budget") else "")
+            rows.append(f"| {v['id']} | {v['claim']} | {status} | {eff} | {ci} | {mde} | [{name}](#{name}) |")
         if not found:
             rows.append(f"| {group} | {what} | not run | - | - | - | - |")
     return rows
