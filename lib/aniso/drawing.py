@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 from matplotlib.patches import Ellipse
 
@@ -286,16 +287,20 @@ def budget_plot(tables: dict, floors: dict | None = None, title: str = ""):
         ax.plot(x, table["NME (%)"], marker="o", color=colour, label=f"{name}: against the labels")
         if table["NME vs truth (%)"].notna().any():
             ax.plot(x, table["NME vs truth (%)"], marker="s", ls=":", color=colour, label=f"{name}: against the truth")
-    shown = set()
-    for i, (name, floor) in enumerate((floors or {}).items()):
-        if floor is not None and round(100 * floor, 2) not in shown:
-            shown.add(round(100 * floor, 2))
-            ax.axhline(100 * floor, color=f"C{i}" if len(floors) > 1 else "k", ls="--", lw=0.8,
-                       label=f"label-noise floor ({name})" if len(floors) > 1 else "label-noise floor")
+    by_value: dict = {}
+    for name, floor in (floors or {}).items():  # regimes with the same labels share one line
+        if floor is not None:
+            by_value.setdefault(round(100 * floor, 2), []).append(name.split(" (")[0])
+    for i, (value, names) in enumerate(by_value.items()):
+        ax.axhline(value, color="k" if len(by_value) == 1 else f"C{i}", ls="--", lw=0.8,
+                   label="label-noise floor" + ("" if len(by_value) == 1 else f" ({', '.join(names)})"))
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # the minor ticks' labels overlap
     ax.set_xlabel("training images seen (faces x epochs)")
     ax.set_ylabel("NME (%)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=6, loc="upper right")
     ax.set_title(title, fontsize=9)
     return ax
