@@ -280,7 +280,7 @@ def budget_plot(tables: dict, floors: dict | None = None, title: str = ""):
     (:func:`aniso.tables.budget_table`), against the labels (solid) and the noise-free truth (dotted, same colour);
     ``floors`` ``{regime: label-noise floor (fraction) or None}`` as dashed lines (one when the regimes share it):
     what a perfect model scores against the labels."""
-    ax = plt.subplots(figsize=(5.5, 3.8))[1]
+    ax = plt.subplots(figsize=(6, 5), layout="constrained")[1]
     for i, (name, table) in enumerate(tables.items()):
         colour = f"C{i}"
         x = table["training images"].to_numpy(float)
@@ -301,6 +301,6 @@ def budget_plot(tables: dict, floors: dict | None = None, title: str = ""):
     ax.set_xlabel("training images seen (faces x epochs)")
     ax.set_ylabel("NME (%)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=6, loc="upper right")
+    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)  # below: clear of the curves
     ax.set_title(title, fontsize=9)
     return ax
