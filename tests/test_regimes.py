@@ -102,7 +102,8 @@ def test_the_long_profile_covers_the_core_claims_on_300w():
 
 def test_backbone_claims_are_judged_at_this_budget_off_the_plateau():
     assert "at this budget" in judging.budget_note("default") and judging.budget_note("converged") is None
-    c5 = Claim(id="C5.1", notebook="supp_architectures", text="t", kind="equivalent", a="A", b="B")
+    assert all(c.plateau for c in claims.claims_for("supp_architectures", "default"))
+    c5 = Claim(id="C5.1", notebook="supp_architectures", text="t", kind="equivalent", a="A", b="B", plateau=True)
     v = judging.judge(c5, {"A": cell(0.0), "B": cell(0.0)}, {"budget_note": judging.budget_note("default")})
     assert v.numbers.endswith(judging.budget_note("default")) and v.stats["at_budget"]
     assert "at this budget" in regimes._cell_text(v)

@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import stats
-from .claims import Claim, claims_for
+from .claims import Claim, cells_of, claims_for
 from .data import dataset_spec
 from .reporting import write_section
 from .suite import loss_label
@@ -199,7 +199,7 @@ def untrained_arms(claim: Claim, recs: dict) -> list[str]:
     smallest rate of its grid and its runs far from Adam's (22-24% against 13-14% NME in the default regime).
     """
     out = []
-    for key in dict.fromkeys(k for k in (claim.a, claim.b, claim.a2, claim.b2, *claim.cells) if "optimizer=sgd" in k):
+    for key in dict.fromkeys(k for k in cells_of(claim) if "optimizer=sgd" in k):
         twin = _adam_twin(key)
         if twin not in recs:
             out.append(f"{key}: no Adam twin ({twin}) to check that it trained")
@@ -214,7 +214,7 @@ def untrained_arms(claim: Claim, recs: dict) -> list[str]:
 def judge(claim: Claim, recs: dict, context: dict | None = None) -> Verdict | None:
     """The verdict on one claim, or ``None`` when it cannot apply to these runs (e.g. truth on real data)."""
     context = context or {}
-    needed = [k for k in (claim.a, claim.b, claim.a2, claim.b2, *claim.cells) if k]
+    needed = cells_of(claim)
     missing = [k for k in needed if k not in recs]
     if missing:
         raise KeyError(f"claim {claim.id} needs cells {missing}, which the notebook did not run")
@@ -223,7 +223,7 @@ def judge(claim: Claim, recs: dict, context: dict | None = None) -> Verdict | No
         return Verdict(claim.text, "no verdict", "; ".join(untrained) + ": no verdict is drawn from it", claim.id,
                        claim.headline, {"against": claim.against})
     verdict = _judge(claim, recs, context, needed)
-    if verdict is not None and claim.id.startswith("C5") and context.get("budget_note"):
+    if verdict is not None and claim.plateau and context.get("budget_note"):
         verdict.numbers += f"; {context['budget_note']}"
         verdict.stats["at_budget"] = True
     return verdict
