@@ -25,7 +25,7 @@ import numpy as np
 from . import judging, suite
 from .claims import Claim, cells_of, claims_for
 from .runs import config_id, get_profile, make_config
-from .runs.store import REPO_ROOT, RunRecord, find
+from .runs.store import REPO_ROOT, RunRecord, find, use_store
 from .verdicts import Verdict
 
 __all__ = ["Regime", "REGIMES", "Absent", "reading", "stored_cells", "regime_verdicts", "compare", "headline_lines",
@@ -77,8 +77,7 @@ def reading(stores: list[Path]):
     """Inside: the run store reads ``stores`` (and writes nowhere new: the first one, which nothing writes to)."""
     keys = ("ANISO_RUNS_DIR", "ANISO_READ_RUNS")
     before = {k: os.environ.get(k) for k in keys}
-    os.environ["ANISO_RUNS_DIR"] = str(stores[0])
-    os.environ["ANISO_READ_RUNS"] = os.pathsep.join(str(s) for s in stores[1:])
+    use_store(stores[0], stores[1:])
     try:
         yield
     finally:
@@ -144,11 +143,13 @@ def _needs(claim: Claim, cells: dict) -> list[str]:
 def _context(notebook: str, cells: dict, claims: list, profile: str) -> dict:
     """What the figures' claims are judged with, from the cells they need (only when those are all stored)."""
     context = {"budget_note": judging.budget_note(profile)}
+    if notebook not in ("figure1", "figure2"):
+        return context
     needed = {k for c in claims for k in _needs(c, cells)}
-    if needed and all(isinstance(cells.get(k), list) for k in needed if notebook == "figure2"):
-        subset = {k: v for k, v in cells.items() if k in needed and isinstance(v, list)}
-        if subset and notebook in ("figure1", "figure2"):
-            context.update(judging.figure_context(notebook, subset))
+    stored = {k: v for k, v in cells.items() if k in needed and isinstance(v, list)}
+    # Figure 1 judges each data set's geometry on its own; Figure 2's target NME needs every curve
+    if stored and (notebook == "figure1" or len(stored) == len(needed)):
+        context.update(judging.figure_context(notebook, stored))
     return context
 
 
