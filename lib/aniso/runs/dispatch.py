@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from .config import RunConfig, config_id
-from .store import RunRecord, check_stored, find, read_dirs, stored, warn_other_versions
+from .store import RunRecord, check_stored, find, read_dirs, warn_other_versions
 from .training import run
 
 __all__ = ["run_many"]
@@ -37,26 +37,30 @@ def run_many(configs: Iterable[RunConfig], progress: bool = True, extra_meta=Non
     metas = list(extra_meta) if extra_meta is not None else [None] * len(configs)
     if len(metas) != len(configs):
         raise ValueError(f"run_many: extra_meta has {len(metas)} entries for {len(configs)} configurations")
-    check_stored(config_id(c) for c in configs)
+    loaded = check_stored(config_id(c) for c in configs)
     if not parallel(workers, ray_address):
-        return _serial(configs, metas, progress)
+        return _serial(configs, metas, progress, loaded)
     from .cluster import connected
 
     with connected(workers, ray_address, threads=max((c.threads for c in configs), default=1)):
-        return _parallel(configs, metas, progress, workers)
+        return _parallel(configs, metas, progress, workers, loaded)
 
 
-def _serial(configs: list[RunConfig], metas: list, progress: bool) -> list[RunRecord]:
+def _serial(configs: list[RunConfig], metas: list, progress: bool, loaded: dict) -> list[RunRecord]:
+    """Each run in turn: a loaded record as it is, a missing one trained (a configuration given twice, once)."""
     from .progress import SweepProgress, run_images
 
-    todo = sum(not stored(c) for c in configs)
-    bar = SweepProgress(len(configs), desc=f"runs ({todo} to train)", progress=progress)
+    ids = [config_id(c) for c in configs]
+    bar = SweepProgress(len(configs), desc=f"runs ({len(set(ids) - loaded.keys())} to train)", progress=progress)
     out = []
     try:
-        for c, m in zip(configs, metas):
-            was_stored = stored(c)
-            out.append(run(c, progress=progress, extra_meta=m))
-            bar.skip() if was_stored else bar.finished(run_images(out[-1].meta))
+        for c, m, rid in zip(configs, metas, ids):
+            if rid in loaded:
+                bar.skip()
+            else:
+                loaded[rid] = run(c, progress=progress, extra_meta=m)
+                bar.finished(run_images(loaded[rid].meta))
+            out.append(loaded[rid])
     finally:
         bar.close()
     return out
@@ -72,21 +76,25 @@ def _train_one(config: RunConfig, meta: dict | None, expected: str) -> dict:
     return {"id": expected, "images": run_images(record.meta)}
 
 
-def _parallel(configs: list[RunConfig], metas: list, progress: bool, workers: int | None) -> list[RunRecord]:
-    """Dispatch every distinct missing run; then read every record, in the order given, from the store."""
+def _parallel(configs: list[RunConfig], metas: list, progress: bool, workers: int | None,
+              loaded: dict) -> list[RunRecord]:
+    """Dispatch every distinct missing run; then every record, in the order given (the new ones read from the
+    store)."""
     from .cluster import RunsFailed, sweep
 
     ids = [config_id(c) for c in configs]
     first = {}
     for i, rid in enumerate(ids):
         first.setdefault(rid, i)
-    missing = [i for rid, i in first.items() if find(rid) is None]
+    missing = [i for rid, i in first.items() if rid not in loaded]
     tasks = [(configs[i], (configs[i], metas[i], ids[i])) for i in missing]
     outcomes = sweep(_train_one, tasks, workers, progress, desc="runs", done=len(first) - len(missing))
     failures = [(c, o.error) for (c, _), o in zip(tasks, outcomes) if not o.ok]
     if failures:
         raise RunsFailed(failures, len(first))
-    return [_load(rid) for rid in ids]
+    for i in missing:
+        loaded[ids[i]] = _load(ids[i])
+    return [loaded[rid] for rid in ids]
 
 
 def _load(rid: str) -> RunRecord:

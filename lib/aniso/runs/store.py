@@ -384,12 +384,16 @@ def check_record(meta: dict, arrays: dict[str, np.ndarray], json_path: Path) -> 
                             f"its arrays disagree with the image counts of its metrics: {'; '.join(problems[:3])}{more}")
 
 
-def check_stored(run_ids) -> None:
-    """Load (and so check) every stored record among ``run_ids``, each once: the first damaged one raises
-    :class:`DamagedRecord`. What a batch of runs does before it trains anything."""
+def check_stored(run_ids) -> dict[str, RunRecord]:
+    """Load (and so check) every stored record among ``run_ids``, each once: ``{run id: record}``; the first
+    damaged one raises :class:`DamagedRecord`. What a batch of runs does before it trains anything (and then
+    uses, instead of reading the records again)."""
+    loaded = {}
     for rid in dict.fromkeys(run_ids):
         if find(rid) is not None:
-            RunRecord.load(rid)
+            loaded[rid] = RunRecord.load(rid)
+            warn_other_versions(loaded[rid])
+    return loaded
 
 
 class SaveFailed(OSError):
