@@ -255,14 +255,17 @@ class ResidentSet:
         the faces ``order`` (indices, in order, repeats allowed), each augmented by the draws of
         ``(seed, epoch, index)``. Everything per face is computed here, once; a batch is then device work only."""
         order = np.asarray(order, dtype=np.int64)
-        faces, pos = np.unique(order, return_inverse=True)
+        faces, pos_host = np.unique(order, return_inverse=True)
         theta, targets, jitter = self._plan(faces, augment, seed, epoch)
-        pos = torch.as_tensor(pos, device=self.device)
+        # each batch's largest blur, read here on the host: read from the device, it would stall every step
+        blur_host = jitter["blur"].cpu().numpy()
+        pos = torch.as_tensor(pos_host, device=self.device)
         faces_t = torch.as_tensor(faces, device=self.device)
         stop = len(order) - (len(order) % batch_size if drop_last else 0)
         for start in range(0, stop, batch_size):
             p = pos[start:start + batch_size]
-            x = self._render(faces_t[p], theta[p], {k: v[p] for k, v in jitter.items()}, augment)
+            top_blur = float(blur_host[pos_host[start:start + batch_size]].max())
+            x = self._render(faces_t[p], theta[p], {k: v[p] for k, v in jitter.items()}, augment, top_blur)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             yield x, targets[p]
@@ -286,8 +289,10 @@ class ResidentSet:
         return (torch.as_tensor(theta, dtype=torch.float32, device=dev),
                 torch.as_tensor(targets, dtype=torch.float32, device=dev), jitter)
 
-    def _render(self, faces: torch.Tensor, theta: torch.Tensor, jitter: dict, augment: AugmentConfig) -> torch.Tensor:
-        """Warp, colour, blur, greyscale and normalise a batch of training crops on the device."""
+    def _render(self, faces: torch.Tensor, theta: torch.Tensor, jitter: dict, augment: AugmentConfig,
+                top_blur: float) -> torch.Tensor:
+        """Warp, colour, blur (``top_blur``: the batch's largest sigma), greyscale and normalise a batch of training
+        crops on the device."""
         S = self.geometry.input_size
         src = self.images[faces].permute(0, 3, 1, 2).float()
         grid = F.affine_grid(theta, [len(faces), 3, S, S], align_corners=False)
@@ -297,7 +302,7 @@ class ResidentSet:
             m = colour_matrices(jitter["brightness"], jitter["contrast"], jitter["saturation"], x.mean(dim=(2, 3)))
             x = (torch.einsum("bij,bjhw->bihw", m[:, :, :3], x) + m[:, :, 3, None, None]).clamp_(0.0, 255.0)
         if augment.blur_prob > 0:
-            x = _blur(x, jitter["blur"])
+            x = _blur(x, jitter["blur"], top_blur)
         if augment.greyscale_prob > 0:
             luma = torch.as_tensor(LUMA, device=x.device)
             grey = torch.einsum("c,bchw->bhw", luma, x)[:, None].expand_as(x)
@@ -305,10 +310,11 @@ class ResidentSet:
         return self._normalise(x)
 
 
-def _blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+def _blur(x: torch.Tensor, sigma: torch.Tensor, top: float | None = None) -> torch.Tensor:
     """Each image of ``x`` ``(B, C, H, W)`` blurred by a separable Gaussian of its own ``sigma`` (pixels; 0 leaves it
-    as it is), reflecting at the border (OpenCV's BORDER_REFLECT_101), truncated at 3 sigma."""
-    top = float(sigma.max())
+    as it is), reflecting at the border (OpenCV's BORDER_REFLECT_101), truncated at 3 ``top`` (``sigma.max()``; a
+    caller that knows it on the host passes it, and the device is not waited for)."""
+    top = float(sigma.max()) if top is None else top
     if top <= 0:
         return x
     b, c, h, w = x.shape
