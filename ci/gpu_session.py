@@ -201,7 +201,7 @@ class Pool:
 
 # ----------------------------------------------------------------------------- the converged instalment
 
-def group_cells(profile: str, device: str, parts) -> dict:
+def group_cells(profile: str, parts) -> dict:
     """``{cell key: (notebook, cell)}`` of one priority group."""
     from aniso import suite
 
@@ -235,7 +235,7 @@ def converged(out: Path, args, pool: Pool, groups=None) -> None:
     profile = "smoke" if args.tiny else "converged"
     seen: set = set()
     for what, parts in PRIORITY:  # a cell trains in the first group that has it
-        cells = {k: v for k, v in group_cells(profile, args.device, parts).items() if k not in seen}
+        cells = {k: v for k, v in group_cells(profile, parts).items() if k not in seen}
         seen |= set(cells)
         if groups is not None and what not in {g[0] for g in groups}:
             continue
@@ -300,8 +300,10 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     store = work / "runs"
     store.mkdir(parents=True, exist_ok=True)
-    os.environ.update(ANISO_RUNS_DIR=str(store), ANISO_CACHE=str(work / "cache"), ANISO_CHECKPOINT_EVERY="1e9",
-                      ANISO_READ_RUNS=os.pathsep.join(str(Path(p).resolve()) for p in args.resume))
+    from aniso.runs.store import use_store
+
+    use_store(store, args.resume)
+    os.environ.update(ANISO_CACHE=str(work / "cache"), ANISO_CHECKPOINT_EVERY="1e9")
     log(out, f"environment: {environment(out)}")
     stop_at = START + args.time_limit
     if args.bench > 0:
