@@ -234,6 +234,8 @@ def gain_curves(gains):
     reference (labels, truth), one line per loss with its 95% interval."""
     t = gains.reset_index()
     opts, refs = list(dict.fromkeys(t["optimizer"])), list(dict.fromkeys(t["against"]))
+    colours = {loss: f"C{i}" for i, loss in enumerate(dict.fromkeys(t["loss"]))}  # one colour per loss everywhere
+    levels = sorted(set(t["noise"]))
     fig, axes = plt.subplots(len(refs), len(opts), figsize=(4.2 * len(opts), 3.2 * len(refs)), squeeze=False,
                              sharey="row")
     for i, ref in enumerate(refs):
@@ -241,14 +243,24 @@ def gain_curves(gains):
             ax = axes[i, j]
             for loss, part in t[(t["optimizer"] == opt) & (t["against"] == ref)].groupby("loss", sort=False):
                 part = part.sort_values("noise")
-                line, = ax.plot(part["noise"], part["gain"], marker="o", label=loss)
-                ax.fill_between(part["noise"], part["ci_low"], part["ci_high"], alpha=0.15, color=line.get_color())
+                if len(levels) > 1:
+                    ax.plot(part["noise"], part["gain"], marker="o", label=loss, color=colours[loss])
+                    ax.fill_between(part["noise"], part["ci_low"], part["ci_high"], alpha=0.15, color=colours[loss])
+                else:  # one noise level: the losses side by side, each with its interval as an error bar
+                    x = list(colours).index(loss)
+                    ax.errorbar([x], part["gain"], yerr=[part["gain"] - part["ci_low"], part["ci_high"] - part["gain"]],
+                                marker="o", capsize=3, label=loss, color=colours[loss])
+            if len(levels) == 1:
+                ax.set_xticks(range(len(colours)), [])
+                ax.set_xlim(-0.6, len(colours) - 0.4)
             ax.axhline(0, color="k", lw=0.8)
             ax.set_title(f"{opt}, NME against the {ref}", fontsize=9)
-            ax.set_xlabel("along-contour label noise (x default)")
+            ax.set_xlabel("along-contour label noise (x default)" if len(levels) > 1 else
+                          f"loss, at {levels[0]:g}x the default along-contour label noise")
             ax.set_ylabel("gain over L2 (NME points)")
             ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=7, title="shaded: 95% interval", title_fontsize=7)
+    axes[0, 0].legend(fontsize=7, title="shaded: 95% interval" if len(levels) > 1 else "bars: 95% interval",
+                      title_fontsize=7)
     fig.tight_layout()
     return fig
 
