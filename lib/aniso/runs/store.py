@@ -43,6 +43,7 @@ import numpy as np
 
 from ..files import atomic_write, write_error
 from .config import RunConfig
+from .kernels import fingerprint
 
 __all__ = ["REPO_ROOT", "RunRecord", "runs_dir", "read_dirs", "cache_dir", "use_store", "stored", "find",
            "provenance", "installed_versions", "version_differences", "VersionMismatchWarning", "warn_other_versions",
@@ -224,7 +225,8 @@ class RunRecord:
 DAMAGE_KINDS = ("unreadable json", "unreadable npz", "missing pair", "wrong arrays", "id mismatch",
                 "missing provenance", "unreadable tuning file")
 
-#: What every record's provenance gives (:func:`provenance`).
+#: What every record's provenance gives (:func:`provenance`); records made since the kernels' fingerprint exists
+#: also give ``kernels`` (:mod:`aniso.runs.kernels`), older ones do not.
 PROVENANCE_FIELDS = ("commit", "device", "precision", "torch_threads", "versions", "machine", "cpu")
 
 _META_FIELDS = ("id", "config", "provenance", "history", "metrics")
@@ -466,14 +468,16 @@ def installed_versions() -> dict:
 
 
 def provenance(device: str, precision: str) -> dict:
-    """Seedless provenance: library versions, commit, device, precision, threads, CPU."""
+    """Seedless provenance: library versions, commit, device, precision, threads, CPU, and the numeric kernels'
+    fingerprint (:func:`aniso.runs.kernels.fingerprint`: what decides bit-identity; the CPU's name does not)."""
     import torch
 
     dev = device
     if device.startswith("cuda"):
         dev = f"{device} ({torch.cuda.get_device_name(0)})"
     return {"commit": _git_commit(), "device": dev, "precision": precision, "torch_threads": torch.get_num_threads(),
-            "versions": installed_versions(), "machine": platform.machine(), "cpu": _cpu_model()}
+            "versions": installed_versions(), "machine": platform.machine(), "cpu": _cpu_model(),
+            "kernels": fingerprint(device)}
 
 
 class VersionMismatchWarning(UserWarning):
