@@ -23,10 +23,36 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_path", "atomic_write", "is_temporary", "write_error"]
+import numpy as np
+
+__all__ = ["atomic_path", "atomic_write", "is_temporary", "write_error", "STATED_DIGITS", "CSV_FLOAT_FORMAT", "stated"]
+
+#: Significant digits of every derived number the suite writes to a committed file (report sections, CSV tables).
+#: numpy's SIMD loops (AVX2, AVX-512) may round the last bit of the same computation differently, so a float
+#: printed to all its 17 digits changes from one x86-64 CPU to the next; at 10 digits a last-place difference
+#: (about 1e-16 relative) changes the text only when a value lies within that distance of a rounding boundary.
+#: Run records keep their own encoding (:mod:`aniso.runs.store`).
+STATED_DIGITS = 10
+CSV_FLOAT_FORMAT = f"%.{STATED_DIGITS}g"
 
 # The temporaries atomic_path creates: ".<stem>.<mkstemp's random part>.<suffix>"
 _TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{6,}\.[A-Za-z0-9]+$")
+
+
+def stated(value):
+    """``value`` (nested dicts, lists and tuples of numbers) with every float rounded to :data:`STATED_DIGITS`
+    significant digits; numpy scalars become Python numbers, non-finite floats stay as they are."""
+    if isinstance(value, dict):
+        return {k: stated(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [stated(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(f"{float(value):.{STATED_DIGITS}g}")
+    return value
 
 
 def _default_mode() -> int:

@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from . import audit
-from .files import atomic_write
+from .files import CSV_FLOAT_FORMAT, atomic_write, stated
 from .verdicts import GROUPS, STATUSES
 
-__all__ = ["fmt_pm", "markdown_table", "latex_table", "write_table", "write_section", "build_report"]
+__all__ = ["fmt_pm", "markdown_table", "latex_table", "write_table", "section_json", "write_section", "build_report"]
 
 
 def fmt_pm(mean: float | None, std: float | None = None, digits: int = 2) -> str:
@@ -64,8 +64,16 @@ def write_table(df: pd.DataFrame, results_dir: str | Path, name: str, caption: s
     """Write ``name.md``, ``name.csv`` and ``name.tex`` into ``results_dir`` (atomically)."""
     d = Path(results_dir)
     md = (f"**{caption}**\n\n" if caption else "") + markdown_table(df, index=index)
-    return {"md": atomic_write(d / f"{name}.md", md), "csv": atomic_write(d / f"{name}.csv", df.to_csv(index=index)),
+    csv = df.to_csv(index=index, float_format=CSV_FLOAT_FORMAT)
+    return {"md": atomic_write(d / f"{name}.md", md), "csv": atomic_write(d / f"{name}.csv", csv),
             "tex": atomic_write(d / f"{name}.tex", latex_table(df, caption, index=index))}
+
+
+def section_json(name: str, title: str, verdicts=(), meta: dict | None = None) -> str:
+    """The text of ``sections/<name>.json``: every number at :data:`aniso.files.STATED_DIGITS` significant digits,
+    so that the same verdicts write the same bytes on any CPU."""
+    section = {"name": name, "title": title, "meta": meta or {}, "verdicts": [asdict(v) for v in verdicts]}
+    return json.dumps(stated(section), indent=1)
 
 
 def write_section(results_dir: str | Path, name: str, title: str, body: str, verdicts=(),
@@ -75,8 +83,7 @@ def write_section(results_dir: str | Path, name: str, title: str, body: str, ver
     text = f'<a id="{name}"></a>\n\n## {title}\n\n{body.strip()}\n'
     if verdicts:
         text += "\n**Verdicts**\n\n" + "\n".join(v.markdown() for v in verdicts) + "\n"
-    atomic_write(d / f"{name}.json", json.dumps({"name": name, "title": title, "meta": meta or {},
-                                                "verdicts": [asdict(v) for v in verdicts]}, indent=1, default=float))
+    atomic_write(d / f"{name}.json", section_json(name, title, verdicts, meta))
     return atomic_write(d / f"{name}.md", text)
 
 
