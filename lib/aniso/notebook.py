@@ -109,12 +109,17 @@ def _as_list(name: str, value):
     raise ValueError(f"notebook parameter {name}={value!r} is invalid: expected a list (or None)")
 
 
+def _parsed(params: dict) -> dict:
+    """``params`` with every list parameter as a list (papermill's ``-p extra_losses '["m:f"]'`` gives text)."""
+    return {k: _as_list(k, v) if k in _CELL_PARAMS else v for k, v in params.items()}
+
+
 def plan_arguments(params: dict) -> dict:
     """The keyword arguments of :func:`aniso.suite.plan` (and ``records``) for a notebook's parameters.
 
     What :func:`start` trains with, and what ``ci/run_notebooks.py --workers`` plans ahead of the notebooks.
     """
-    params = {k: _as_list(k, v) if k in _CELL_PARAMS else v for k, v in params.items()}
+    params = _parsed(params)
     roots = suite.roots(**{k: params.get(k) for k in ("data_root_300w", "data_root_wflw", "data_root_aflw")})
     return {"profile": params.get("profile", "default"), "data_roots": roots,
             **{k: params[k] for k in _RUN_PARAMS if k in params},
@@ -139,7 +144,7 @@ def start(notebook: str, params: dict) -> Session:
     cells = suite.notebook_cells(notebook, profile, **{k: args[k] for k in _CELL_PARAMS if k in args})
     records = suite.records(notebook, progress=params.get("progress", True), **args)
     datasets = sorted({c.dataset for c in cells.values()})
-    session = Session(notebook, profile, params, results, roots, cells, records,
+    session = Session(notebook, profile, _parsed(params), results, roots, cells, records,
                       suite.source_label(profile, roots, datasets))
     print(suite.describe(cells, records, profile, roots))
     return session
