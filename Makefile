@@ -54,9 +54,11 @@ unit: $(STAMP)
 bench: $(STAMP)
 	for b in bench/*.py; do $(PY) $$b || exit 1; done
 
-# JupyterLab from the project's environment (as root it needs --allow-root).
+# JupyterLab from the project's environment (as root it needs --allow-root), serving the whole clone: it opens in
+# notebooks/, and the executed notebooks, tables and figures of every regime (results*/) are one folder up.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --no-browser $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks
+	$(VENV)/bin/jupyter lab --no-browser $(if $(filter 0,$(shell id -u)),--allow-root,) \
+		--ServerApp.root_dir=$(CURDIR) --FileContentsManager.preferred_dir=notebooks
 
 # Re-compile the lock file from requirements.in (pip-tools); then `make` re-installs from it.
 lock: $(STAMP)
