@@ -20,7 +20,7 @@ def _kept(claim) -> bool:
 
 def main() -> None:
     from aniso import regimes
-    from aniso.reporting import section_json
+    from aniso.writers import section_json
     from aniso.verdicts import Verdict
 
     verdicts, _ = regimes.regime_verdicts(regimes.REGIMES[0], keep=_kept)

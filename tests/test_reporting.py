@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aniso import files, paper, reporting, tables
+from aniso import files, paper, reporting, tables, writers
 from aniso.verdicts import Verdict
 
 
@@ -21,9 +21,9 @@ class FakeRun:
 
 class TestTables:
     def test_fmt_pm(self):
-        assert reporting.fmt_pm(3.123, 0.2) == "3.12 ± 0.20"
-        assert reporting.fmt_pm(3.123) == "3.12"
-        assert reporting.fmt_pm(None) == "-"
+        assert writers.fmt_pm(3.123, 0.2) == "3.12 ± 0.20"
+        assert writers.fmt_pm(3.123) == "3.12"
+        assert writers.fmt_pm(None) == "-"
 
     def test_beside_paper_puts_ours_under_each_block(self):
         ours = tables.tidy_runs([FakeRun(0.04), FakeRun(0.05)], "Anisotropic*", "inter_pupil",
@@ -47,7 +47,7 @@ class TestTables:
 
     def test_write_table_writes_three_formats(self, tmp_path):
         df = pd.DataFrame({"x": [1.0, 2.5], "y": ["3 ± 1", "b"]}, index=pd.Index(["a_b", "c%"], name="row"))
-        paths = reporting.write_table(df, tmp_path, "t", caption="Cap 5%")
+        paths = writers.write_table(df, tmp_path, "t", caption="Cap 5%")
         assert set(paths) == {"md", "csv", "tex"}
         md = paths["md"].read_text()
         assert "| row" in md and "a_b" in md and "2.5" in md
@@ -59,7 +59,7 @@ class TestTables:
     def test_multiindex_gets_one_column_per_level(self, tmp_path):
         t = tables.beside_paper(4, [dict(block="inter_pupil", method="m", column="full", mean=1.0, std=None)],
                                 source="ours", columns=["full"])
-        header = reporting.markdown_table(t).splitlines()[0]
+        header = writers.markdown_table(t).splitlines()[0]
         assert [h.strip() for h in header.strip("|").split("|")] == ["block", "source", "method", "full"]
 
     def test_atomic_write_leaves_old_file_on_failure(self, tmp_path, monkeypatch):
@@ -86,8 +86,8 @@ class TestReport:
         v3 = Verdict("E beats F", "contradicted", "5 vs 4", id="C1.2")
         meta = {"profile": "default", "data": "synthetic", "method_lines": ["- paired t"],
                 "report_lines": ["Regime: something."]}
-        reporting.write_section(tmp_path, "table4", "Table 4", "body four", [v2], meta=meta)
-        reporting.write_section(tmp_path, "table1", "Table 1", "body one", [v1, v3], meta=meta)
+        writers.write_section(tmp_path, "table4", "Table 4", "body four", [v2], meta=meta)
+        writers.write_section(tmp_path, "table1", "Table 1", "body one", [v1, v3], meta=meta)
         text = reporting.build_report(tmp_path).read_text()
         assert text.index("body one") < text.index("body four")
         assert "1 reproduced, 1 contradicted, 1 inconclusive" in text
@@ -96,7 +96,7 @@ class TestReport:
         assert "Regime: something." in text and "- paired t" in text
 
     def test_timings_line_only_from_a_run_that_trained(self, tmp_path):
-        reporting.write_section(tmp_path, "table1", "Table 1", "body", [], meta={"profile": "default"})
+        writers.write_section(tmp_path, "table1", "Table 1", "body", [], meta={"profile": "default"})
         assert "Wall time" not in reporting.build_report(tmp_path).read_text()
         (tmp_path / "timings.json").write_text(json.dumps({"invocations": [
             {"seconds": {"table1": 60.0}, "total_seconds": 60.0, "new_runs": 3, "finished": "2026-11-27T10:00"},

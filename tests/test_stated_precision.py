@@ -27,7 +27,7 @@ import pytest
 from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
 
 from aniso.files import STATED_DIGITS, stated
-from aniso.reporting import section_json, write_table
+from aniso.writers import section_json, write_table
 from aniso.verdicts import Verdict
 
 RENDER = Path(__file__).with_name("render_verdicts.py")

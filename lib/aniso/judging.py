@@ -20,7 +20,7 @@ import numpy as np
 from . import stats
 from .claims import Claim, cells_of, claims_for
 from .data import dataset_spec
-from .reporting import write_section
+from .writers import write_section
 from .suite import loss_label
 from .verdicts import Verdict
 

@@ -1,9 +1,9 @@
-"""Tables, report sections and the report.
+"""The report: the notebooks' sections assembled into ``RESULTS_DIR/README.md``.
 
-A notebook writes its tables with :func:`write_table` (Markdown, CSV and
+A notebook writes its tables with :func:`aniso.writers.write_table` (Markdown, CSV and
 LaTeX, atomically) and its part of the report with one call to
-:func:`aniso.claims.judge_section`, which judges the notebook's claims and
-calls :func:`write_section`. ``python -m aniso.reporting RESULTS_DIR`` (run
+:func:`aniso.judging.judge_section`, which judges the notebook's claims and
+calls :func:`aniso.writers.write_section`. ``python -m aniso.reporting RESULTS_DIR`` (run
 by ``make reproduce``) assembles the sections into ``RESULTS_DIR/README.md``
 (:func:`build_report`): a headline table by claim group, the claims by training
 regime (every regime's committed store: :mod:`aniso.regimes`), the learning rates,
@@ -14,84 +14,17 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from . import audit
-from .files import CSV_FLOAT_FORMAT, atomic_write, stated
+from . import audit, regimes
+from .files import atomic_write
+from .runs import get_profile
+from .suite import NOTEBOOKS
 from .verdicts import GROUPS, STATUSES
 
-__all__ = ["fmt_pm", "markdown_table", "latex_table", "write_table", "section_json", "write_section", "build_report"]
-
-
-def fmt_pm(mean: float | None, std: float | None = None, digits: int = 2) -> str:
-    """``"3.12 ± 0.20"``, ``"3.12"`` without a std, ``"-"`` without a value."""
-    if mean is None or (isinstance(mean, float) and np.isnan(mean)):
-        return "-"
-    if std is None or (isinstance(std, float) and np.isnan(std)):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
-def _flat(df: pd.DataFrame, index: bool) -> pd.DataFrame:
-    """One column per index level (a MultiIndex prints as tuples otherwise)."""
-    if not index:
-        return df.reset_index(drop=True)
-    names = [n or "" for n in df.index.names]
-    return df.rename_axis(names).reset_index()
-
-
-def markdown_table(df: pd.DataFrame, index: bool = True) -> str:
-    """A GitHub-flavoured Markdown table (pandas + tabulate); a MultiIndex gives one column per level."""
-    return _flat(df, index).to_markdown(index=False, floatfmt=".4g", missingval="-") + "\n"
-
-
-def latex_table(df: pd.DataFrame, caption: str = "", index: bool = True) -> str:
-    """A booktabs LaTeX table (pandas' Styler), special characters escaped."""
-    flat = _flat(df, index)
-    styler = flat.style.hide(axis="index").format(escape="latex", precision=4, na_rep="-")
-    styler = styler.format_index(escape="latex", axis="columns")
-    tex = styler.to_latex(caption=caption.replace("%", r"\%") or None, hrules=True, position="t",
-                          position_float="centering", column_format="l" + "r" * (flat.shape[1] - 1))
-    return tex.replace("±", r"$\pm$")
-
-
-def write_table(df: pd.DataFrame, results_dir: str | Path, name: str, caption: str = "",
-                index: bool = True) -> dict[str, Path]:
-    """Write ``name.md``, ``name.csv`` and ``name.tex`` into ``results_dir`` (atomically)."""
-    d = Path(results_dir)
-    md = (f"**{caption}**\n\n" if caption else "") + markdown_table(df, index=index)
-    csv = df.to_csv(index=index, float_format=CSV_FLOAT_FORMAT)
-    return {"md": atomic_write(d / f"{name}.md", md), "csv": atomic_write(d / f"{name}.csv", csv),
-            "tex": atomic_write(d / f"{name}.tex", latex_table(df, caption, index=index))}
-
-
-def section_json(name: str, title: str, verdicts=(), meta: dict | None = None) -> str:
-    """The text of ``sections/<name>.json``: every number at :data:`aniso.files.STATED_DIGITS` significant digits,
-    so that the same verdicts write the same bytes on any CPU."""
-    section = {"name": name, "title": title, "meta": meta or {}, "verdicts": [asdict(v) for v in verdicts]}
-    return json.dumps(stated(section), indent=1)
-
-
-def write_section(results_dir: str | Path, name: str, title: str, body: str, verdicts=(),
-                  meta: dict | None = None) -> Path:
-    """Store one notebook's part of the report: ``sections/<name>.md`` and ``sections/<name>.json``."""
-    d = Path(results_dir) / "sections"
-    text = f'<a id="{name}"></a>\n\n## {title}\n\n{body.strip()}\n'
-    if verdicts:
-        text += "\n**Verdicts**\n\n" + "\n".join(v.markdown() for v in verdicts) + "\n"
-    atomic_write(d / f"{name}.json", section_json(name, title, verdicts, meta))
-    return atomic_write(d / f"{name}.md", text)
-
-
-# ----------------------------------------------------------------------------- the report
+__all__ = ["build_report"]
 
 def _sections(d: Path) -> list[dict]:
-    from .suite import NOTEBOOKS
-
     sec_dir = d / "sections"
     names = [n for n in NOTEBOOKS if (sec_dir / f"{n}.json").exists()]
     names += sorted(p.stem for p in sec_dir.glob("*.json") if p.stem not in names) if sec_dir.exists() else []
@@ -148,8 +81,6 @@ def _timing_line(d: Path) -> list[str]:
 
 def _by_regime(d: Path, profile: str) -> list[str]:
     """The claims by training regime (:mod:`aniso.regimes`), in the report of a regime's own profile."""
-    from . import regimes
-
     if profile not in {r.profile for r in regimes.REGIMES}:
         return []
     return regimes.headline_lines(d)
@@ -157,8 +88,6 @@ def _by_regime(d: Path, profile: str) -> list[str]:
 
 def build_report(results_dir: str | Path) -> Path:
     """Assemble ``results_dir/README.md`` from the notebooks' sections."""
-    from .runs import get_profile
-
     d = Path(results_dir)
     sections = _sections(d)
     first = sections[0].get("meta", {}) if sections else {}

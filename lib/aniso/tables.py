@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .paper import paper_table
-from .reporting import fmt_pm
+from .writers import fmt_pm
 
 __all__ = ["tidy_runs", "beside_paper", "wide", "mean_metric", "TRUTH_SUFFIX", "SECONDS", "seconds_row",
            "tuning_table", "regime_line", "epochs_table", "grid_table", "argmin2d", "gain_table", "pose_summary",
