@@ -9,7 +9,7 @@ PROFILE ?= default
 # not collapse, an idle one keeps its speed.
 export GOMP_SPINCOUNT := 1000
 
-.PHONY: reproduce reproduce-long report-gpu test verify unit notebooks-smoke bench lab lock clean-cache
+.PHONY: reproduce reproduce-long report-gpu test lint verify unit notebooks-smoke bench lab lock clean-cache
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,17 +31,22 @@ reproduce-long: $(STAMP)
 report-gpu: $(STAMP)
 	$(PY) -m aniso.regimes converged
 
-# The committed run stores checked first (seconds); unit tests (a committed run re-created bit for bit among them);
+# Lint first (seconds), then the committed run stores checked (seconds); unit tests (a committed run re-created bit for bit among them);
 # every notebook on the smoke profile through papermill, the comparison notebooks with the user loss of examples/
 # beside the built-in ones; two notebooks again through nbval against a fresh store; then the numbers the notebooks
 # wrote checked against their runs.
 USER_LOSS := ["my_losses:corner_weighted_l1"]
-test: $(STAMP)
+test: $(STAMP) lint
 	$(PY) -m aniso.runs verify
 	$(PY) -m pytest -q tests
 	PYTHONPATH=examples $(PY) ci/run_notebooks.py --profile smoke --out ci/out --nbval table4 figure2 \
 		-p extra_losses '$(USER_LOSS)'
 	PYTHONPATH=examples ANISO_NOTEBOOK_RESULTS=ci/out $(PY) -m pytest -q tests/notebooks
+
+# ruff's lint and the layers of lib/aniso (import-linter's contract in pyproject.toml).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # Every record of the committed run stores (and scratch/runs) loads and matches its configuration; lists stale
 # claims, checkpoints of stored runs and orphan temporaries (`$(PY) -m aniso.runs verify --prune` removes those).

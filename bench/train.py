@@ -193,7 +193,8 @@ def fixed_cost(device: str, size: int, threads: int) -> dict:
             t0 = time.perf_counter()
             rec = run(config, progress=False)
             wall = time.perf_counter() - t0
-            out[what] = {"wall": wall, "steps": rec.meta["timing"]["steps"], "fixed": wall - rec.meta["timing"]["steps"],
+            steps = rec.meta["timing"]["steps"]
+            out[what] = {"wall": wall, "steps": steps, "fixed": wall - steps,
                          **{k: rec.meta["timing"][k] for k in ("setup", "validation", "final")}}
             print(f"fixed cost, {what}: {out[what]['fixed']:.2f} s of {wall:.2f} s (setup {out[what]['setup']:.2f}, "
                   f"validation {out[what]['validation']:.2f}, final evaluation {out[what]['final']:.2f})", flush=True)

@@ -200,8 +200,9 @@ def main(argv=None) -> int:
     declared = check_params(nbs, args.param)
     store = out / "runs"
     committed = REPO / "results" / "runs"
-    env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg", GOMP_SPINCOUNT=os.environ.get("GOMP_SPINCOUNT", "1000"),
-               ANISO_RUNS_DIR=str(store), ANISO_READ_RUNS=str(committed) if store != committed else "")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg",
+               GOMP_SPINCOUNT=os.environ.get("GOMP_SPINCOUNT", "1000"), ANISO_RUNS_DIR=str(store),
+               ANISO_READ_RUNS=str(committed) if store != committed else "")
     before = _stored_runs(store)
     t_all = time.time()
     timings: dict = {}

@@ -152,7 +152,8 @@ def test_best_of_the_family_names_the_winner():
     c = claims.Claim("F.1", "table6", "best", "best_of", cells=("300w/anisotropic", "300w/anisotropic_wing",
                                                                    "300w/learned_anisotropic"),
                      subset="full", norm="inter_pupil")
-    recs = {"300w/anisotropic": cell(0.003), "300w/anisotropic_wing": cell(0.0), "300w/learned_anisotropic": cell(0.006)}
+    recs = {"300w/anisotropic": cell(0.003), "300w/anisotropic_wing": cell(0.0),
+            "300w/learned_anisotropic": cell(0.006)}
     v = judging.judge(c, recs)
     assert v.claim.startswith("anisotropic Wing is the best") and v.claim.endswith("beats Anisotropic")
     assert v.status == "reproduced"

@@ -110,7 +110,8 @@ def test_300w_counts_keys_and_shift(w300):
         "ibug/image_092 _01.jpg#0", "ibug/img_01.png#0",
     ]
     train = D.open_dataset("300w", root, "train")
-    assert [r.attributes["subset_folder"] for r in train] == ["afw", "afw", "helen/trainset", "helen/trainset", "lfpw/trainset"]
+    folders = [r.attributes["subset_folder"] for r in train]
+    assert folders == ["afw", "afw", "helen/trainset", "helen/trainset", "lfpw/trainset"]
     private = D.open_dataset("300w", root, "private")
     assert [r.attributes["setting"] for r in private] == ["indoor", "outdoor", "outdoor"]
     assert "setting" not in train[0].attributes
@@ -174,7 +175,8 @@ def test_300w_bad_pts_through_loader(w300):
     bad.write_text("\n".join(lines[:-2] + ["}"]) + "\n")  # one point line short
     with pytest.raises(ValueError) as err:
         D.open_dataset("300w", root, "challenging")
-    assert str(bad) in str(err.value) and "line 71:" in str(err.value) and "67 point lines, expected 68" in str(err.value)
+    msg = str(err.value)
+    assert str(bad) in msg and "line 71:" in msg and "67 point lines, expected 68" in msg
 
 
 def test_300w_missing_image_names_both(w300):
@@ -274,7 +276,8 @@ def test_wflw_missing_image_names_both(wflw):
     with pytest.raises(FileNotFoundError) as err:
         D.open_dataset("wflw", root, "expression")
     msg = str(err.value)
-    assert str(built["test_list"]) in msg and "line 4" in msg and str(root / "WFLW_images/2--Demonstration/d_3.jpg") in msg
+    image = str(root / "WFLW_images/2--Demonstration/d_3.jpg")
+    assert str(built["test_list"]) in msg and "line 4" in msg and image in msg
 
 
 def test_wflw_missing_list(wflw):

@@ -83,7 +83,8 @@ def test_notebook_house_style(path):
 
 
 def papermill(tmp_path, *params, notebook="table1"):
-    cmd = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / f"{notebook}.ipynb"), str(tmp_path / "out.ipynb"),
+    source = str(ROOT / "notebooks" / f"{notebook}.ipynb")
+    cmd = [sys.executable, "-m", "papermill", source, str(tmp_path / "out.ipynb"),
            "--kernel", "python3", "-p", "results_dir", str(tmp_path / "results"), *params]
     env = {"ANISO_RUNS_DIR": str(tmp_path / "runs"), "ANISO_READ_RUNS": "", "ANISO_CACHE": str(tmp_path / "cache")}
     import os

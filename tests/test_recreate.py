@@ -60,7 +60,8 @@ def training_differences(a: RunRecord, b: RunRecord) -> list[str]:
 def _scalars(metrics: dict, history: list) -> dict[str, float]:
     out = {f"val_nme[{h['epoch']}]": h["val_nme"] for h in history}
     for s, m in metrics.items():
-        out.update({f"{s}/{norm}/{k}": v for norm, vals in m.items() if isinstance(vals, dict) for k, v in vals.items()})
+        out.update({f"{s}/{norm}/{k}": v for norm, vals in m.items() if isinstance(vals, dict)
+                    for k, v in vals.items()})
     out.update({f"{s}/n": m["n"] for s, m in metrics.items()})
     return out
 
@@ -104,7 +105,8 @@ def test_a_committed_run_recreates_bit_for_bit(tmp_path, monkeypatch):
     norm = next(k for k in stored.metrics[subset] if k != "n")
     a, b = again.metrics[subset][norm]["nme"], stored.metrics[subset][norm]["nme"]
     assert a == pytest.approx(b, rel=0.05), (a, b)
-    pytest.skip(f"{why}, and training took other rounding paths ({', '.join(trained)} differ), so bit-for-bit identity does not apply; "
+    pytest.skip(f"{why}, and training took other rounding paths ({', '.join(trained)} differ), so bit-for-bit "
+                "identity does not apply; "
                 f"NME {100 * a:.3f}% against the stored {100 * b:.3f}%")
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import pytest
 
 from aniso import claims, judging, regimes, suite
 from aniso.claims import Claim
 from aniso.runs import get_profile, make_config
 from aniso.verdicts import Verdict
-from test_claims import FakeRecord, cell
+from test_claims import cell
 
 TEXT = "Anisotropic beats L2 on 300W"
 CLAIM = Claim(id="C1.1", notebook="table6", text=TEXT, kind="better", a="A", b="B", headline=True)

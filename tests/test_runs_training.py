@@ -52,7 +52,8 @@ def test_run_stores_a_complete_record(aniso_store):
         assert rec.predictions(s).shape == (rec.metrics[s]["n"], 68, 2)
     n = rec.metrics
     assert n["full"]["n"] == n["common"]["n"] + n["challenging"]["n"]
-    np.testing.assert_array_equal(rec.nmes("full", "inter_pupil")[: n["common"]["n"]], rec.nmes("common", "inter_pupil"))
+    common = rec.nmes("common", "inter_pupil")
+    np.testing.assert_array_equal(rec.nmes("full", "inter_pupil")[: n["common"]["n"]], common)
     tr = rec.tracked
     assert tr["pred"].shape[:2] == (3, len(tr["keys"])) and list(tr["epochs"]) == [0, 1, 2]
     assert not (aniso_store / "cache" / "checkpoints" / rid).exists()
@@ -228,7 +229,8 @@ def test_workers_that_start_together_generate_a_synthetic_set_once(tmp_path, mon
     monkeypatch.setattr("aniso.synthetic.generate", counting)
     c = cfg(synth_scale=0.004, synth_image_size=48)
     roots = []
-    workers = [threading.Thread(target=lambda: roots.append(run_data.prepare_data(c, progress=False))) for _ in range(2)]
+    prepare = lambda: roots.append(run_data.prepare_data(c, progress=False))  # noqa: E731
+    workers = [threading.Thread(target=prepare) for _ in range(2)]
     for w in workers:
         w.start()
     for w in workers:

@@ -53,7 +53,8 @@ def test_a_last_place_difference_writes_the_same_bytes(tmp_path):
 
 
 def _render(cache: Path, **env) -> str:
-    full = {k: v for k, v in os.environ.items() if k not in ("ANISO_RUNS_DIR", "ANISO_READ_RUNS")}  # the committed store
+    # the committed store: no store variable passed on
+    full = {k: v for k, v in os.environ.items() if k not in ("ANISO_RUNS_DIR", "ANISO_READ_RUNS")}
     full.update(ANISO_CACHE=str(cache), **env)
     out = subprocess.run([sys.executable, str(RENDER)], env=full, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]

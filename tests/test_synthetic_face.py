@@ -105,7 +105,8 @@ def test_wflw_and_300w_shapes_agree_where_the_schemes_share_points():
     np.testing.assert_allclose(c[[7, 10]], b[[96, 97]])      # eye centres = pupils
     # WFLW brows, frontal: the lower arc (knots 3.2, 2.4, 1.6, 0.8) lies below the upper arc.
     g = default_model().project(FaceParams(scale=1.0, cx=0.0, cy=0.0))
-    for lower, upper in ((g.landmarks.lm98[38:42], g.landmarks.lm98[33:38]), (g.landmarks.lm98[47:51][::-1], g.landmarks.lm98[42:47])):
+    lm = g.landmarks.lm98
+    for lower, upper in ((lm[38:42], lm[33:38]), (lm[47:51][::-1], lm[42:47])):
         t = np.array([0.8, 1.6, 2.4, 3.2]) if lower is not g.landmarks.lm98[38:42] else np.array([3.2, 2.4, 1.6, 0.8])
         y_up = np.interp(t, np.arange(5.0), upper[:, 1])
         assert (lower[:, 1] > y_up + 1.0).all()

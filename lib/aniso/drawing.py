@@ -95,8 +95,8 @@ def convergence_grid(images: list[np.ndarray], rows: dict, gt: list[np.ndarray],
     """
     n_faces = len(images)
     labels = list(rows)
-    fig, axes = plt.subplots(len(labels) * n_faces, len(epochs), figsize=(1.6 * len(epochs), 1.7 * len(labels) * n_faces),
-                             squeeze=False)
+    size = (1.6 * len(epochs), 1.7 * len(labels) * n_faces)
+    fig, axes = plt.subplots(len(labels) * n_faces, len(epochs), figsize=size, squeeze=False)
     for li, lab in enumerate(labels):
         for f in range(n_faces):
             r = li * n_faces + f
@@ -215,8 +215,10 @@ def _face_panel(ax, mean, scheme: Scheme, covs, scale: float, title: str, fontsi
 
 
 def ellipse_grid(geometry: dict, a: float, b: float):
-    """Figure 1: one row per data set, one column per kind of covariance (see :func:`aniso.figure_data.error_geometry`)."""
-    cols = [(k, t.format(a=a, b=b)) for k, t in _ELLIPSE_COLUMNS if any(g.get(k) is not None for g in geometry.values())]
+    """Figure 1: one row per data set, one column per kind of covariance (see
+    :func:`aniso.figure_data.error_geometry`)."""
+    cols = [(k, t.format(a=a, b=b)) for k, t in _ELLIPSE_COLUMNS
+            if any(g.get(k) is not None for g in geometry.values())]
     fig, axes = plt.subplots(len(geometry), len(cols), figsize=(3.0 * len(cols), 3.0 * len(geometry)), squeeze=False)
     for row, (ds, g) in zip(axes, geometry.items()):
         ref = _mean_sd(g["observed"])

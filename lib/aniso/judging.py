@@ -42,7 +42,8 @@ METHOD_LINES = [
     "- 'Almost no difference' claims use two one-sided tests against a margin stated in the claim (a share of the "
     "reference NME). One number per run (epochs to a target) uses an exact sign test paired by seed, which needs six "
     "differing seeds to decide anything; spread claims use Brown-Forsythe with at least three runs a side.",
-    f"- An arm that did not train gets no verdict: an SGD cell whose final validation NME is more than {SGD_GATE:g}x its "
+    "- An arm that did not train gets no verdict: an SGD cell whose final validation NME is more than "
+    f"{SGD_GATE:g}x its "
     "Adam twin's (the same cell trained with Adam) is reported, and nothing is judged from it.",
 ]
 

@@ -78,7 +78,8 @@ def nme(pred: Any, target: Any, scheme: Scheme | str | None, norm: str, boxes: A
     if p.ndim == 2:
         p, g = p[None], g[None]
     if p.ndim != 3 or p.shape[-1] != 2 or p.shape[1] == 0:
-        raise ValueError(f"nme: expected landmarks of shape (B, N, 2) or (N, 2) with N > 0, got {tuple(_to_numpy(pred, 'pred').shape)}")
+        raise ValueError("nme: expected landmarks of shape (B, N, 2) or (N, 2) with N > 0, got "
+                         f"{tuple(_to_numpy(pred, 'pred').shape)}")
     n_img, n_pts = p.shape[:2]
 
     if norm == "box":

@@ -33,7 +33,8 @@ ARCHS = ("resnet18", "resnet34", "resnet50", "densenet121", "wide_resnet50_2")
 
 # Old torchvision DenseNet checkpoints name layers "norm.1" where the module
 # now has "norm1"; torchvision renames them on load, and so do we.
-_DENSENET_OLD_KEY = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$")
+_DENSENET_OLD_KEY = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\."
+                               r"((?:[12])\.(?:weight|bias|running_mean|running_var))$")
 
 
 def _backbone(arch: str) -> tuple[nn.Module, int, str]:

@@ -31,7 +31,8 @@ def _rows(block, columns, rows):
     out = []
     for method, own, *values in rows:
         if len(values) != len(columns):
-            raise ValueError(f"paper data: row {method!r} of block {block!r} has {len(values)} values, expected {len(columns)}")
+            raise ValueError(f"paper data: row {method!r} of block {block!r} has {len(values)} values, expected "
+                             f"{len(columns)}")
         for col, v in zip(columns, values):
             if v is None:
                 continue

@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from . import judging, suite
 from .claims import Claim, cells_of, claims_for
@@ -156,7 +155,8 @@ def _context(notebook: str, cells: dict, claims: list, profile: str) -> dict:
 def _judge(claim: Claim, cells: dict, present: dict, context: dict):
     """A verdict, ``None`` (the claim does not apply), or :class:`Absent` (its runs are not all stored)."""
     needs = _needs(claim, cells)
-    if any(not isinstance(cells.get(k), list) for k in needs) or (claim.kind == "epochs_to" and "target" not in context):
+    no_target = claim.kind == "epochs_to" and "target" not in context
+    if any(not isinstance(cells.get(k), list) for k in needs) or no_target:
         count = lambda k, f: len(cells[k]) if isinstance(cells.get(k), list) else getattr(cells[k], f)  # noqa: E731
         return Absent(sum(count(k, "found") for k in needs), sum(count(k, "planned") for k in needs))
     return judging.judge(claim, present, context)  # every stored cell: the SGD gate looks for the Adam twins
@@ -246,7 +246,8 @@ def headline_lines(results_dir: Path, regimes=REGIMES) -> list[str]:
     tables, floors = curve_tables(regimes)
     for regime in regimes:
         c = counts[regime.name]
-        lines.append(f"| {regime.name} | {regime.what} | {c['found']} of {c['planned']} | {_l2_cells(regime, floors)} |")
+        lines.append(f"| {regime.name} | {regime.what} | {c['found']} of {c['planned']} | "
+                     f"{_l2_cells(regime, floors)} |")
     if tables:
         ax = budget_plot(tables, floors, title="L2 on 300W common, inter-ocular: NME against training images")
         save_figure(ax.figure, Path(results_dir) / "figures" / "regimes.png")
@@ -267,7 +268,8 @@ def _in_words(rows: list[dict]) -> list[str]:
     for status in ("reproduced", "contradicted", "inconclusive"):
         same = [f"{r['claim'].id} ({r['text']})" for r in every if r["kind"].startswith(status)]
         if same:
-            out.append(f"- **{status.capitalize()} in every regime that judged it** ({len(same)}): " + "; ".join(same) + ".")
+            out.append(f"- **{status.capitalize()} in every regime that judged it** ({len(same)}): "
+                       + "; ".join(same) + ".")
     if depends:
         out.append(f"- **Depends on the training budget** ({len(depends)}): " + "; ".join(
             f"{r['claim'].id} ({r['text']}: " + ", ".join(f"{n} {v.status}" for n, v in r["cells"].items()

@@ -27,10 +27,9 @@ from .runs.config import with_loss_defaults
 from .runs.data import check_root
 from .topology import get_scheme
 
-__all__ = ["NOTEBOOKS", "PAPER_LOSSES", "FAMILY", "SHOWN_LOSSES", "LOSS_LABELS", "ABLATION", "Cell", "cell_key", "loss_label",
-           "notebook_cells", "plan", "prepare", "records", "seeds", "grid", "source_label", "roots", "describe",
-           "synthetic_set", "study_settings", "tuning_base", "is_tuned",
-           "dataset_spec", "get_scheme"]
+__all__ = ["NOTEBOOKS", "PAPER_LOSSES", "FAMILY", "SHOWN_LOSSES", "LOSS_LABELS", "ABLATION", "Cell", "cell_key",
+           "loss_label", "notebook_cells", "plan", "prepare", "records", "seeds", "grid", "source_label", "roots",
+           "describe", "synthetic_set", "study_settings", "tuning_base", "is_tuned", "dataset_spec", "get_scheme"]
 
 #: Every notebook, in the paper's order: the order the suite runs them, the report lists them and the README's
 #: table shows them. Cells shared between notebooks train in whichever runs first, then come from the store.
@@ -175,7 +174,8 @@ def notebook_cells(notebook: str, profile: str, extra_losses=(), a_values=None, 
         return {c.key: c for c in (Cell(ds, "l2", label="L2") for ds in ("300w", "wflw", "aflw")
                                    if ds in get_profile(profile).datasets)}
     if notebook == "figure2":
-        return {c.key: c for c in (Cell("300w", loss, label=loss_label(loss)) for loss in ("wing", "anisotropic", "l2"))}
+        cells = (Cell("300w", loss, label=loss_label(loss)) for loss in ("wing", "anisotropic", "l2"))
+        return {c.key: c for c in cells}
     if notebook == "supp_ab_sweep":
         return _sweep_cells(profile, a_values, b_values)
     if notebook == "supp_architectures":

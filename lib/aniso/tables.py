@@ -61,7 +61,8 @@ def wide(rows, columns=None, digits: int = 2) -> pd.DataFrame:
     for r in rows:
         std = r.get("std")
         std = None if std is None or (isinstance(std, float) and np.isnan(std)) else std
-        cells.setdefault((r["block"], r.get("source", "ours"), r["method"]), {})[r["column"]] = fmt_pm(r["mean"], std, digits)
+        row = cells.setdefault((r["block"], r.get("source", "ours"), r["method"]), {})
+        row[r["column"]] = fmt_pm(r["mean"], std, digits)
     order = list(columns) if columns is not None else list(dict.fromkeys(r["column"] for r in rows))
     blocks = list(dict.fromkeys(k[0] for k in cells))
     keys = sorted(cells, key=lambda k: (blocks.index(k[0]), k[1] != "paper"))  # stable: keeps the given order
@@ -105,7 +106,8 @@ def regime_line(l2_records, floor: float | None, subset: str = "common", norm: s
     """The default regime in one sentence: L2's NME against the labels and the truth beside the label-noise floor."""
     label = mean_metric(l2_records, subset, norm)
     m = l2_records[0].metrics[subset][norm]
-    truth = f", {mean_metric(l2_records, subset, norm, 'nme_truth'):.2f}% against the noise-free truth" if "nme_truth" in m else ""
+    truth = (f", {mean_metric(l2_records, subset, norm, 'nme_truth'):.2f}% against the noise-free truth"
+             if "nme_truth" in m else "")
     floor_txt = (f"; the labels' own noise is {100 * floor:.2f}% (what a perfect model scores against the labels)"
                  if floor is not None else "")
     return (f"Regime: L2 on 300W {subset} ({norm.replace('_', '-')}) reaches {label:.2f}% against the labels{truth}"
@@ -132,7 +134,8 @@ def argmin2d(table: pd.DataFrame) -> tuple[int, int]:
     return tuple(int(i) for i in np.unravel_index(np.nanargmin(v), v.shape))
 
 
-def gain_table(records: dict, cells: dict, base: str = "l2", subset: str = "full", norm: str = "inter_ocular") -> pd.DataFrame:
+def gain_table(records: dict, cells: dict, base: str = "l2", subset: str = "full",
+               norm: str = "inter_ocular") -> pd.DataFrame:
     """Gain over ``base`` (points; positive = better than the base) of every other loss, seed for seed.
 
     One row per (optimizer, loss, against) and label-noise level, with the

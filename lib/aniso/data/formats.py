@@ -141,7 +141,8 @@ def read_pts(path: str | Path, n_points: int) -> np.ndarray:
                 continue
             m = _HEADER_KEY.match(line)
             if m is None:
-                raise ValueError(f"{where}: expected a header line ('version: 1', 'n_points: {n_points}') or '{{', got {line!r}")
+                raise ValueError(f"{where}: expected a header line ('version: 1', 'n_points: {n_points}') or '{{', "
+                                 f"got {line!r}")
             key, value = m.group(1).lower(), m.group(2).strip()
             if key == "n_points":
                 try:
@@ -236,7 +237,8 @@ def format_wflw_line(landmarks, box, flags, rel_path: str) -> str:
             "spaces, tabs, newlines or runs of spaces (they would not read back)"
         )
     if " " in rel and _is_number(rel.split(" ")[0]):
-        raise ValueError(f"format_wflw_line: image path {rel_path!r} must not begin with a number token when it holds a space")
+        raise ValueError(f"format_wflw_line: image path {rel_path!r} must not begin with a number token when it holds "
+                         "a space")
     tokens = [_num(v) for v in pts.ravel()] + [_num(v) for v in b] + [str(f) for f in _flag_values(flags)] + [rel]
     return " ".join(tokens)
 
@@ -293,7 +295,8 @@ def parse_wflw_line(line: str, path: str | Path, line_no: int) -> WflwLine:
             )
         flags[name] = int(tok)
     rel = " ".join(tokens[WFLW_TOKENS - 1 :])
-    return WflwLine(values[: 2 * WFLW_N_POINTS].reshape(WFLW_N_POINTS, 2), values[2 * WFLW_N_POINTS :].copy(), flags, rel)
+    points = values[: 2 * WFLW_N_POINTS].reshape(WFLW_N_POINTS, 2)
+    return WflwLine(points, values[2 * WFLW_N_POINTS :].copy(), flags, rel)
 
 
 # --------------------------------------------------------------------------- AFLW .mat
@@ -393,7 +396,8 @@ def read_aflw_mat(path: str | Path) -> AflwMat:
     try:
         mat = scipy.io.loadmat(str(path))
     except NotImplementedError:
-        raise ValueError(f"{path}: a MATLAB v7.3 (HDF5) file; re-save it with '-v7' so scipy.io.loadmat reads it") from None
+        raise ValueError(f"{path}: a MATLAB v7.3 (HDF5) file; re-save it with '-v7' so scipy.io.loadmat reads "
+                         "it") from None
     except Exception as exc:  # scipy raises several types for a damaged file
         raise ValueError(f"{path}: not a readable .mat file ({type(exc).__name__}: {exc})") from None
     for name in AFLW_FIELDS:
@@ -430,7 +434,8 @@ def read_aflw_mat(path: str | Path) -> AflwMat:
 
 def missing_root_error(what: str, path: Path, layout: str, source: str) -> FileNotFoundError:
     """The error for a missing root, folder or file: the path, the layout expected, where to get it."""
-    return FileNotFoundError(f"{what} {path} not found. Expected layout:\n{layout}\nThe release is obtained from {source}")
+    return FileNotFoundError(f"{what} {path} not found. Expected layout:\n{layout}\nThe release is obtained from "
+                             f"{source}")
 
 
 def check_count(dataset: str, subset: str, found: int, expected: int | None, root: Path) -> None:

@@ -91,8 +91,8 @@ import numpy as np
 import torch
 
 from aniso.data.augment import (AUGMENTATIONS, IMAGENET_MEAN, IMAGENET_STD, LUMA, AugmentConfig, as3,
-                                augment_matrices, cache_margin, colour_matrices, colour_params, crop_matrix, invert, item_draws,
-                                to_original, transform_points)
+                                augment_matrices, cache_margin, colour_matrices, colour_params, crop_matrix, invert,
+                                item_draws, to_original, transform_points)
 from aniso.data.records import Record
 from aniso.topology import Scheme, as_scheme
 
@@ -115,7 +115,8 @@ _NORMALISE = np.hstack([np.diag(1.0 / (255.0 * IMAGENET_STD.astype(np.float64)))
                         -(IMAGENET_MEAN.astype(np.float64) / IMAGENET_STD)[:, None]])
 
 def denormalize(image):
-    """ImageNet-normalised ``(3, S, S)`` (or ``(B, 3, S, S)``) tensor -> uint8 ``(S, S, 3)`` (or ``(B, S, S, 3)``) RGB."""
+    """ImageNet-normalised ``(3, S, S)`` (or ``(B, 3, S, S)``) tensor -> uint8 ``(S, S, 3)`` (or ``(B, S, S, 3)``)
+    RGB."""
     x = image.detach().cpu().float() if isinstance(image, torch.Tensor) else torch.as_tensor(image, dtype=torch.float32)
     if x.ndim not in (3, 4) or x.shape[-3] != 3:
         raise ValueError(f"denormalize: expected (3, H, W) or (B, 3, H, W), got {tuple(x.shape)}")
@@ -157,7 +158,6 @@ class FaceDataset(torch.utils.data.Dataset):
     def __init__(self, records: Sequence[Record], scheme: Scheme | str, input_size: int = 64, train: bool = False,
                  augment: AugmentConfig | None = None, crop_scale: float = 1.25, seed: int = 0, cache: bool = True,
                  clean_targets: bool = False, cache_size: int | None = None, border: str = "constant") -> None:
-        import cv2
 
         self.scheme = as_scheme(scheme)
         if int(input_size) != input_size or input_size < 2:
@@ -214,7 +214,6 @@ class FaceDataset(torch.utils.data.Dataset):
 
     def _margin_crop(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Decode record ``i`` and cut its margin crop: ``(uint8 (R, R, 3), 2x3 original -> cache matrix)``."""
-        import cv2
 
         image = self.records[i].load_image()
         crop = self._crop[i]
@@ -269,7 +268,6 @@ class FaceDataset(torch.utils.data.Dataset):
     # -- items --------------------------------------------------------------
 
     def __getitem__(self, index: int) -> dict:
-        import cv2
 
         if not -len(self) <= index < len(self):
             raise IndexError(f"FaceDataset index {index} out of range for {len(self)} records")
@@ -316,7 +314,6 @@ class FaceDataset(torch.utils.data.Dataset):
         colour matrix (:func:`~aniso.data.augment.colour_matrices`) applied with ``cv2.transform`` (which rounds
         and clips to [0, 255] once, at the end, where torchvision clips after each).
         """
-        import cv2
 
         b, c, s = (float(jitter[k][0]) for k in ("brightness", "contrast", "saturation"))
         if b != 1 or c != 1 or s != 1:

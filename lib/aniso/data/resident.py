@@ -203,7 +203,8 @@ class ResidentSet:
         return len(self.records)
 
     def _load(self, folder, progress: bool, workers: int | None) -> torch.Tensor:
-        """The crops as a uint8 ``(M, side, side, 3)`` tensor on the device (reused from earlier sets in this process)."""
+        """The crops as a uint8 ``(M, side, side, 3)`` tensor on the device (reused from earlier sets in this
+        process)."""
         arr, key = crop_images(self.records, self.geometry, folder, progress, workers)
         slot = (key, str(self.device))
         if slot in _LOADED:

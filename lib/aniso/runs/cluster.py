@@ -33,11 +33,12 @@ from .config import RunConfig, config_id, resolve_device
 from .progress import SweepProgress
 from .store import cache_dir, read_dirs, runs_dir
 
-__all__ = ["parallel", "connected", "resources", "runs_per_gpu", "worker_env", "check_same_run", "Outcome", "RunsFailed", "sweep"]
+__all__ = ["parallel", "connected", "resources", "runs_per_gpu", "worker_env", "check_same_run", "Outcome",
+           "RunsFailed", "sweep"]
 
 #: Passed on to every task when set here: the store, the cache, claims, OpenMP and BLAS threads.
-PASSED_ENV = ("ANISO_CLAIM_EXPIRY", "ANISO_CHECKPOINT_EVERY", "ANISO_RUNS_PER_GPU", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-              "OPENBLAS_NUM_THREADS", "CUBLAS_WORKSPACE_CONFIG")
+PASSED_ENV = ("ANISO_CLAIM_EXPIRY", "ANISO_CHECKPOINT_EVERY", "ANISO_RUNS_PER_GPU", "GOMP_SPINCOUNT", "OMP_NUM_THREADS",
+              "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "CUBLAS_WORKSPACE_CONFIG")
 
 
 def parallel(workers: int | None, ray_address: str | None) -> bool:

@@ -93,7 +93,8 @@ PROFILES: dict[str, Profile] = {
     "default": Profile(
         "default", runs=3,
         description=("the default: synthetic 300W at release size (smaller WFLW and AFLW), ResNet18 at 64 px, "
-                     "3 epochs, bf16 on two CPU cores; tuning and supplementary studies on 30% of the 300W training set"),
+                     "3 epochs, bf16 on two CPU cores; tuning and supplementary studies on 30% of the 300W "
+                     "training set"),
         settings=dict(arch="resnet18", input_size=64, epochs=3, batch_size=32, synth_scale=1.0,
                       synth_image_size=128, augment="light", threads=2),
         per_dataset={"wflw": dict(synth_scale=0.12), "aflw": dict(synth_scale=0.04)},

@@ -50,7 +50,8 @@ class SweepProgress:
         left = self.total - self.done
         eta = elapsed / self.new * left if self.new else float("nan")
         eta_text = f"{eta / 60:.1f} min" if eta == eta else "?"
-        return f"{self.images / elapsed:,.0f} img/s, ~{eta_text} left" + (f", {self.failed} failed" if self.failed else "")
+        failed = f", {self.failed} failed" if self.failed else ""
+        return f"{self.images / elapsed:,.0f} img/s, ~{eta_text} left{failed}"
 
     def line(self) -> str:
         """``"12/48 runs done, 8,950 img/s, ~2.1 min left"``."""

@@ -383,7 +383,8 @@ def check_record(meta: dict, arrays: dict[str, np.ndarray], json_path: Path) -> 
     if problems:
         more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
         raise DamagedRecord(json_path.with_suffix(".npz"), "wrong arrays",
-                            f"its arrays disagree with the image counts of its metrics: {'; '.join(problems[:3])}{more}")
+                            "its arrays disagree with the image counts of its metrics: "
+                            f"{'; '.join(problems[:3])}{more}")
 
 
 def check_stored(run_ids) -> dict[str, RunRecord]:

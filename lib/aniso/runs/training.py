@@ -31,7 +31,6 @@ from typing import Callable
 
 import numpy as np
 
-from ..files import atomic_path
 from .claims import acquire
 from .config import BALANCING, RunConfig, check_config, config_id, resolve_device, resolve_precision
 from .data import RunData, load_run_data, prepare_data
@@ -73,7 +72,8 @@ def run(config: RunConfig, progress: bool = True, force: bool = False,
         import torch
 
         if not torch.cuda.is_available():
-            raise RuntimeError(f"run {rid} is not in the store and needs CUDA ({config.device}), which is not available")
+            raise RuntimeError(f"run {rid} is not in the store and needs CUDA ({config.device}), which is not "
+                               "available")
     # one worker at a time: wait while another trains it; its record may then be all we need
     claim = acquire(rid, done=lambda: keep and not force and find(rid) is not None)
     if claim is None:

@@ -38,7 +38,8 @@ from .profiles import Tuning, get_profile, make_config
 from .store import read_dirs, runs_dir
 
 __all__ = ["TuningResult", "Problem", "tuning_problem", "tuning_configs", "tune_lr", "tune_many", "tuned_config",
-           "TUNING_DATASET", "pending", "score", "stored_score", "stored_result", "read_point", "read_result", "DamagedTuningFile", "search", "search_all", "next_rates", "is_bracketed", "ladder_step"]
+           "TUNING_DATASET", "pending", "score", "stored_score", "stored_result", "read_point", "read_result",
+           "DamagedTuningFile", "search", "search_all", "next_rates", "is_bracketed", "ladder_step"]
 
 #: The data set every tuning runs on.
 TUNING_DATASET = "300w"

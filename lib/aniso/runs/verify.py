@@ -18,7 +18,6 @@ a default store that does not exist is skipped with a note, a store given that d
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time
@@ -245,7 +244,8 @@ def report(findings: list[Finding], stores: Iterable[Path]) -> str:
         n = len({p.stem for p in (*s.glob("*.json"), *s.glob("*.npz")) if not p.name.startswith(".")})
         tuned = sum(not p.name.startswith(".") for p in s.glob("tuning/*.json"))
         bad = sum(f.damage for f in findings if f.store == s)
-        lines.append(f"{_short(s)}: {n} records, {tuned} tuning results, {bad} damaged entr{'y' if bad == 1 else 'ies'}")
+        entries = "entry" if bad == 1 else "entries"
+        lines.append(f"{_short(s)}: {n} records, {tuned} tuning results, {bad} damaged {entries}")
     rows = [(f.kind, "DAMAGE" if f.damage else "prune" if f.safe_to_prune else "-", _short(f.path), f.message)
             for f in findings]
     if rows:

@@ -32,10 +32,8 @@ from .sample import MIN_EYE_FRACTION, FaceSample, eye_fractions, sample_face
 from .sheet import contact_sheet
 from .trees import LabelNoise, label_noise, tree_poses
 
-__all__ = [
-    "DEFAULT_SCALE", "MIN_FACES", "POSE_LIMITS", "YAW_MAX_300W", "YAW_MAX_WFLW", "YAW_MAX_AFLW", "MIN_EYE_FRACTION",
-    "INFO_FILE", "GENERATOR_VERSION", "WFLW_LIST_NAMES",
-    "Difficulty", "DIFFICULTIES", "NoiseConfig", "FaceSample",
-    "generate", "plan", "quota_wants", "sample_face", "sample_pose", "eye_fractions", "annotation_noise", "occlusion_minimum",
-    "wflw_flags", "contact_sheet", "tree_poses", "LabelNoise", "label_noise",
-]
+__all__ = ["DEFAULT_SCALE", "MIN_FACES", "POSE_LIMITS", "YAW_MAX_300W", "YAW_MAX_WFLW", "YAW_MAX_AFLW",
+           "MIN_EYE_FRACTION", "INFO_FILE", "GENERATOR_VERSION", "WFLW_LIST_NAMES", "Difficulty", "DIFFICULTIES",
+           "NoiseConfig", "FaceSample", "generate", "plan", "quota_wants", "sample_face", "sample_pose",
+           "eye_fractions", "annotation_noise", "occlusion_minimum", "wflw_flags", "contact_sheet", "tree_poses",
+           "LabelNoise", "label_noise"]

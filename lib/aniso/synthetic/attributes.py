@@ -99,13 +99,15 @@ _IRISES = np.array([[30, 55, 90], [20, 30, 45], [150, 110, 70], [70, 120, 90], [
 def sample_appearance(rng: np.random.Generator, wants: dict, iod: float, bg_seed: int) -> Appearance:
     """Colours, lighting, make-up and camera effects; ``wants`` says which attributes to make strong."""
     skin = _palette_colour(rng, SKIN_TONES, 6.0)
-    hair = tuple(float(v) for v in np.clip(HAIR_COLOURS[rng.integers(0, len(HAIR_COLOURS))] + rng.normal(0, 8, 3), 0, 255))
+    hair_base = HAIR_COLOURS[rng.integers(0, len(HAIR_COLOURS))]
+    hair = tuple(float(v) for v in np.clip(hair_base + rng.normal(0, 8, 3), 0, 255))
     skin_a = np.asarray(skin)
     brow = tuple(np.clip(np.minimum(np.asarray(hair) * 0.8, skin_a * 0.45), 0, 255))
     lip = tuple(np.clip(skin_a * np.array([0.72, 0.7, 0.95]) + np.array([5.0, 0.0, 10.0]), 0, 255))
     app = dict(
         skin=skin, hair=hair, hair_volume=0.0 if rng.random() < 0.08 else rng.uniform(0.6, 1.2),
-        long_hair=bool(rng.random() < 0.3), fringe=bool(rng.random() < 0.8), brow=brow, brow_alpha=rng.uniform(0.7, 0.92),
+        long_hair=bool(rng.random() < 0.3), fringe=bool(rng.random() < 0.8), brow=brow,
+        brow_alpha=rng.uniform(0.7, 0.92),
         iris=tuple(np.clip(_IRISES[rng.integers(0, len(_IRISES))] + rng.normal(0, 8, 3), 0, 255)),
         sclera=tuple(np.clip(np.array([225.0, 230.0, 236.0]) + rng.normal(0, 6, 3), 0, 255)),
         lip=lip, makeup=False, noise_sigma=rng.uniform(1.0, 5.0), background_seed=bg_seed,

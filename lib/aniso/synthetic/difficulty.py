@@ -16,8 +16,8 @@ import numpy as np
 from ..data import DATASETS, aflw, w300, wflw
 from ..data.formats import WFLW_FLAGS
 
-__all__ = ["DEFAULT_SCALE", "MIN_FACES", "POSE_LIMITS", "YAW_MAX_300W", "YAW_MAX_WFLW", "YAW_MAX_AFLW", "Difficulty", "DIFFICULTIES", "Folder", "PLANS",
-           "dataset_key", "plan", "quota_wants"]
+__all__ = ["DEFAULT_SCALE", "MIN_FACES", "POSE_LIMITS", "YAW_MAX_300W", "YAW_MAX_WFLW", "YAW_MAX_AFLW", "Difficulty",
+           "DIFFICULTIES", "Folder", "PLANS", "dataset_key", "plan", "quota_wants"]
 
 #: Default size of a tree relative to the release. Measured with bench/synth.py
 #: (one core, 128 px, files included): 85-105 faces/s, so the largest default
@@ -94,10 +94,10 @@ DIFFICULTIES: dict[str, Difficulty] = {
     "300w": Difficulty("300w", YAW_MAX_300W),
     "ibug": Difficulty("ibug", YAW_MAX_300W, yaw_sd=16.0, pitch_sd=8.0, roll_sd=8.0, pose=0.35, expression=0.40,
                        illumination=0.35, makeup=0.10, occlusion=0.35, blur=0.30),
-    "indoor": Difficulty("indoor", YAW_MAX_300W, yaw_sd=14.0, pose=0.20, expression=0.30, illumination=0.20, makeup=0.10,
-                         occlusion=0.20, blur=0.15),
-    "outdoor": Difficulty("outdoor", YAW_MAX_300W, yaw_sd=14.0, pose=0.20, expression=0.25, illumination=0.40, makeup=0.08,
-                          occlusion=0.20, blur=0.20),
+    "indoor": Difficulty("indoor", YAW_MAX_300W, yaw_sd=14.0, pose=0.20, expression=0.30, illumination=0.20,
+                         makeup=0.10, occlusion=0.20, blur=0.15),
+    "outdoor": Difficulty("outdoor", YAW_MAX_300W, yaw_sd=14.0, pose=0.20, expression=0.25, illumination=0.40,
+                          makeup=0.08, occlusion=0.20, blur=0.20),
     "wflw": Difficulty("wflw", YAW_MAX_WFLW, **_WFLW_RATES),
     # AFLW spans a wider range of pose than 300W and WFLW.
     "aflw": Difficulty("aflw", YAW_MAX_AFLW, yaw_sd=22.0, pitch_sd=8.0, roll_sd=7.0, pose=0.35, expression=0.10,
@@ -153,6 +153,7 @@ def quota_wants(difficulty: Difficulty, n: int, seed) -> list[dict]:
     wants = [dict.fromkeys(WFLW_FLAGS, False) for _ in range(n)]
     for j, k in enumerate(WFLW_FLAGS):
         q = min(n, max(int(round(getattr(difficulty, k) * n)), min(MIN_FACES, n)))
-        for i in np.random.default_rng(np.random.SeedSequence([*np.atleast_1d(seed).tolist(), 1000 + j])).permutation(n)[:q]:
+        order = np.random.default_rng(np.random.SeedSequence([*np.atleast_1d(seed).tolist(), 1000 + j])).permutation(n)
+        for i in order[:q]:
             wants[int(i)][k] = True
     return wants

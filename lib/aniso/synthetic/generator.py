@@ -74,7 +74,8 @@ def _check_output(out: Path, force: bool) -> None:
         if not out.is_dir():
             raise FileExistsError(f"output path {out} exists and is not a folder")
         if any(out.iterdir()) and not force:
-            raise FileExistsError(f"output folder {out} is not empty; choose another folder or pass force=True (--force)")
+            raise FileExistsError(f"output folder {out} is not empty; choose another folder or pass force=True "
+                                  "(--force)")
 
 
 def _publish(tmp: Path, out: Path) -> None:

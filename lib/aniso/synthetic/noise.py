@@ -31,7 +31,8 @@ class NoiseConfig:
         for name in ("along", "across", "corner"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and 0.0 <= v <= 1.0):
-                raise ValueError(f"NoiseConfig.{name} must be a fraction of the inter-ocular distance in [0, 1], got {v!r}")
+                raise ValueError(f"NoiseConfig.{name} must be a fraction of the inter-ocular distance in [0, 1], "
+                                 f"got {v!r}")
         if self.corners not in ("paper", "extended"):
             raise ValueError(f"NoiseConfig.corners must be 'paper' or 'extended', got {self.corners!r}")
 
@@ -47,7 +48,8 @@ def annotation_noise(clean: np.ndarray, scheme_name: str, iod: float, noise: Noi
     scheme = get_scheme(scheme_name, corners=noise.corners)
     clean = np.asarray(clean, dtype=np.float64)
     if clean.shape != (scheme.n_points, 2):
-        raise ValueError(f"annotation_noise: expected ({scheme.n_points}, 2) landmarks for {scheme_name}, got {clean.shape}")
+        raise ValueError(f"annotation_noise: expected ({scheme.n_points}, 2) landmarks for {scheme_name}, "
+                         f"got {clean.shape}")
     t = scheme.unit_tangents(clean, eps=1e-9, fallback=(1.0, 0.0))  # any unit vector where undefined
     n = np.stack([-t[:, 1], t[:, 0]], axis=1)
     e = rng.standard_normal((scheme.n_points, 2))

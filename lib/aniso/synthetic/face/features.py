@@ -112,7 +112,8 @@ def lips3d(X: np.ndarray, b: CurveBases) -> dict[str, np.ndarray]:
 
 
 def head3d(X: np.ndarray, half_width: float, forehead_height: float, top_y: float) -> dict[str, np.ndarray]:
-    """Head behind the face (drawing only): ``neck`` (4), ``head_sides`` (2 x N_SIDE), ``ears`` (2 x N_EAR), ``head_top`` (1).
+    """Head behind the face (drawing only): ``neck`` (4), ``head_sides`` (2 x N_SIDE), ``ears`` (2 x N_EAR),
+    ``head_top`` (1).
 
     The sides of the head (seen when the face turns) are half ellipses in the
     side plane from the top jaw point round the back of the head to the jaw

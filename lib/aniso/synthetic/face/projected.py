@@ -209,7 +209,8 @@ def assemble_landmarks(xy: dict[str, np.ndarray], jaw: np.ndarray) -> Landmarks:
 
 def assemble_head(xy: dict, z: dict, outline: np.ndarray, n_jaw: int, hairline: np.ndarray,
                   shade: tuple[np.ndarray, np.ndarray]) -> HeadOutline:
-    """The head record; ``outline``: visible jaw (first ``n_jaw`` points) then forehead; ``shade``: (points, normals)."""
+    """The head record; ``outline``: visible jaw (first ``n_jaw`` points) then forehead; ``shade``: (points,
+    normals)."""
     return HeadOutline(
         outline=outline, jaw=outline[:n_jaw], neck=xy["neck"], sides=xy["head_sides"].reshape(2, N_SIDE, 2),
         ears=xy["ears"].reshape(2, N_EAR, 2), ear_depth=np.array([z["ears"][:N_EAR].mean(), z["ears"][N_EAR:].mean()]),
