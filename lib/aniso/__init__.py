@@ -1,14 +1,16 @@
 """aniso: reproduction suite for "Not All Points Are Created Equal".
 
-Layers, in import order (a module only imports from the layers before it;
-``docs/ARCHITECTURE.md`` has the whole map):
+Layers, bottom first (a module imports only from the layers below its own; modules of one layer import none of
+each other). ``pyproject.toml`` holds them as an import-linter contract that ``make test`` checks (``lint-imports``);
+``docs/ARCHITECTURE.md`` has the whole map:
 
-1. ``checks``, ``files``, ``topology``, ``stats``: no other aniso import;
-2. ``metrics``, ``sampling``, ``analysis``, then ``losses`` (which uses ``sampling``'s Procrustes);
-3. ``data`` (loaders, registry, crops), ``synthetic`` (the benchmark, written in the loaders' formats), ``models``;
+1. ``checks``, ``files``, ``topology``, ``stats``, ``verdicts``, ``paper``: no other aniso import;
+2. ``data`` (loaders, registry, crops), ``metrics``, ``sampling``, ``analysis``, ``writers`` (tables, sections);
+3. ``synthetic`` (the benchmark, written in the loaders' formats), ``losses``, ``drawing``, ``models``;
 4. ``runs`` (configuration, profiles, store, training, dispatch, tuning);
-5. ``suite`` (the cells every notebook draws), ``claims`` (every claim, as data), ``paper`` (the paper's numbers);
-6. ``verdicts``, ``judging``, ``figure_data``, ``tables``, ``drawing``, ``regimes``, ``reporting``, ``notebook``.
+5. ``suite`` (the cells every notebook draws), ``synth``;
+6. ``claims`` (every claim, as data), ``notebook``, ``audit``, ``figure_data``;
+7. ``judging``, then ``tables``, then ``regimes``, then ``reporting`` (the report), each on its own.
 """
 
 import os
