@@ -23,13 +23,43 @@ def test_every_claim_names_cells_its_notebook_runs(profile):
 
 
 def test_claim_ids_are_unique_and_every_group_has_a_headline():
-    ids = [c.id for c in claims.CLAIMS]
+    ids = [c.id for c in claims.CLAIMS if not c.repeat]
     assert len(ids) == len(set(ids))
     for group in GROUPS:
         members = [c for c in claims.CLAIMS if c.id.split(".")[0] == group]
         assert members, group
         assert any(c.headline for c in members), group
     assert {c.notebook for c in claims.CLAIMS} <= set(suite.NOTEBOOKS)
+
+
+def test_an_id_means_one_comparison_and_a_comparison_one_id():
+    by_id, by_key = {}, {}
+    for c in claims.CLAIMS:
+        by_id.setdefault(c.id, set()).add(claims.comparison_key(c))
+        by_key.setdefault(claims.comparison_key(c), set()).add(c.id)
+    assert all(len(v) == 1 for v in by_id.values()) and all(len(v) == 1 for v in by_key.values())
+    repeated = {c.id: c.aliases for c in claims.CLAIMS if c.repeat}
+    assert repeated == {"C1.5": ("C1.19",), "C1.6": ("C3.5",), "C1.10": ("C1.34",), "C1.11": ("C1.27",),
+                        "C1.15": ("C1.23",), "C1.16": ("C1.25",)}
+
+
+def test_mechanism_ids_do_not_depend_on_the_profiles_grid():
+    default = {c.id: c.text for c in claims.claims_for("mechanism", "default")}
+    long = {c.id: c.text for c in claims.claims_for("mechanism", "long")}
+    assert long and all(default[i] == t for i, t in long.items()), (long, default)
+
+
+def test_the_papers_numbers_travel_with_its_claims():
+    c = {c.id: c for c in claims.CLAIMS if not c.repeat}
+    assert (c["C1.22"].paper.a, c["C1.22"].paper.b) == (2.91, 3.12)  # Table 1, inter-ocular, full: ours vs AWing*
+    assert c["C1.22"].paper.relative_gain == pytest.approx(0.21 / 3.12)
+    assert (c["C1.1"].paper.a, c["C1.1"].paper.b) == (3.94, 5.12)  # Table 6, 300W: anisotropic vs L2
+    assert c["C1.24"].paper is None  # Table 2 prints no Wing number on AFLW frontal
+    assert c["C1.36"].own and not c["C1.36"].is_papers and c["C1.36"].paper is None  # Table 5 has no Wing row
+    assert (c["C3.6"].paper.a, c["C3.6"].paper.b) == (4.21, 4.31)  # Table 4: anisotropic alone vs AWing
+    assert c["C1.38"].threshold == 0.10 and c["C1.38"].paper.unit == "% failures"
+    assert all(x.paper is not None for x in c.values() if x.kind == "better" and x.is_papers
+               and x.notebook in ("table1", "table3", "table6"))
 
 
 def test_user_loss_claims_compare_with_l2_and_the_paper():

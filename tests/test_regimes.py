@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 
-from aniso import claims, judging, regimes, suite
+import numpy as np
+import pytest
+
+from aniso import claims, judging, regimes, replication, suite
 from aniso.claims import Claim
 from aniso.runs import get_profile, make_config
 from aniso.verdicts import Verdict
@@ -13,19 +16,53 @@ TEXT = "Anisotropic beats L2 on 300W"
 CLAIM = Claim(id="C1.1", notebook="table6", text=TEXT, kind="better", a="A", b="B", headline=True)
 
 
-def verdict(status: str, effect: float = 0.1) -> Verdict:
-    return Verdict(TEXT, status, "numbers", "C1.1", True, {"effect": effect})
+def verdict(status: str, effect: float = 0.1, se: float = 0.05, runs=None) -> Verdict:
+    return Verdict(TEXT, status, "numbers", "C1.1", True,
+                   {"effect": effect, "se": se, "df": 2.0, "ci_low": effect - 4.3 * se, "ci_high": effect + 4.3 * se,
+                    "runs": runs if runs is not None else [f"{status}-{effect}-{i}" for i in range(6)]})
 
 
-def test_a_claim_that_flips_between_regimes_depends_on_the_budget():
-    rows = regimes.compare({"default": {TEXT: (CLAIM, verdict("inconclusive", -0.02))},
-                            "long": {TEXT: (CLAIM, verdict("contradicted", -0.25))},
+def test_a_claim_whose_effect_differs_between_regimes_depends_on_the_budget():
+    rows = regimes.compare({"default": {TEXT: (CLAIM, verdict("inconclusive", -0.02, se=0.02))},
+                            "long": {TEXT: (CLAIM, verdict("contradicted", -0.25, se=0.03))},
                             "converged": {TEXT: (CLAIM, regimes.Absent(3, 18))}})
     assert rows[0]["kind"] == "depends on the budget"
+    (test,) = rows[0]["tests"]
+    assert test["decided"] and test["difference"] == pytest.approx(-0.23) and test["ci_high"] < 0
     lines = "\n".join(regimes._cell_text(v) for v in rows[0]["cells"].values())
-    assert "**inconclusive** (-0.02)" in lines and "**contradicted** (-0.25)" in lines
+    assert "**inconclusive** (-0.02 [" in lines and "**contradicted** (-0.25 [" in lines
     assert "absent (3 of 18 runs)" in lines and "inconclusive" not in regimes._cell_text(rows[0]["cells"]["converged"])
     assert any("Depends on the training budget" in line for line in regimes._in_words(rows))
+    assert regimes._across_text(rows[0]).startswith("depends on the budget: long - default -0.23 [")
+
+
+def test_other_labels_for_the_same_effect_are_consistent():
+    """C1.3 in the issue: -0.40 [-0.94, +0.13] at 3 epochs, -0.47 [-0.86, -0.07] at 10: one effect, two labels."""
+    rows = regimes.compare({"default": {TEXT: (CLAIM, verdict("inconclusive", -0.40, se=0.125))},
+                            "long": {TEXT: (CLAIM, verdict("contradicted", -0.47, se=0.093))}})
+    assert rows[0]["kind"] == "consistent" and rows[0]["tests"][0]["decided"] is False
+    assert any("Consistent across regimes" in line for line in regimes._in_words(rows))
+
+
+def test_verdicts_on_the_same_runs_are_not_tested_against_each_other():
+    runs = ["r1", "r2", "r3"]
+    rows = regimes.compare({"default": {TEXT: (CLAIM, verdict("inconclusive", -0.02, runs=runs))},
+                            "long": {TEXT: (CLAIM, verdict("contradicted", -0.90, runs=runs))}})
+    assert rows[0]["kind"] == "labels differ, difference untested" and rows[0]["tests"][0]["why"] == "the same runs"
+
+
+def test_the_regime_difference_test_keeps_its_false_positive_rate_on_null_pairs():
+    """Two regimes with the same true effect, 3 seeds each (paired t per regime): decided at most about alpha."""
+    rng = np.random.default_rng(7)
+    decided = 0
+    n = 4000
+    for i in range(n):
+        st = []
+        for k, sd in enumerate((1.0, 2.0)):
+            d = rng.normal(0.3, sd, 3)
+            st.append({"effect": d.mean(), "se": d.std(ddof=1) / np.sqrt(3), "df": 2.0, "runs": [f"{i}-{k}"]})
+        decided += bool(replication.regime_difference(*st)["decided"])
+    assert 0.02 <= decided / n <= 0.06, decided / n
 
 
 def test_the_same_outcome_everywhere_holds_in_every_regime_and_one_regime_is_not_agreement():

@@ -81,18 +81,32 @@ class TestTables:
 class TestReport:
     def test_report_collects_sections_headline_and_counts(self, tmp_path):
         v1 = Verdict("A beats B", "reproduced", "1 vs 2", id="C1.1", headline=True,
-                     stats=dict(effect=0.5, ci_low=0.1, ci_high=0.9, mde=0.3))
-        v2 = Verdict("C beats D", "inconclusive", "3 vs 3", id="C3.1", headline=True, stats=dict(effect=0.0))
+                     stats=dict(effect=0.5, ci_low=0.1, ci_high=0.9, mde=0.3, p=0.001, p_other=0.999, mean_a=3.0,
+                                mean_b=3.5, paper_a=2.91, paper_b=3.12, paper_effect=0.23, paper_outcome="compatible",
+                                kind="better", papers=True))
+        v2 = Verdict("C beats D", "inconclusive", "3 vs 3", id="C3.1", headline=True,
+                     stats=dict(effect=0.0, ci_low=-0.2, ci_high=0.2, p=0.5, p_other=0.5, paper_effect=0.6,
+                                paper_outcome="ruled out", kind="better", papers=True))
         v3 = Verdict("E beats F", "contradicted", "5 vs 4", id="C1.2")
+        v4 = Verdict("The same as A beats B", "reproduced", "1 vs 2", id="C1.1", stats=dict(repeat=True))
+        g = Verdict("Errors spread along", "reproduced", "1.6", id="G.1", headline=True,
+                    stats=dict(effect=0.6, kind="geometry", papers=False))
         meta = {"profile": "default", "data": "synthetic", "method_lines": ["- paired t"],
                 "report_lines": ["Regime: something."]}
-        writers.write_section(tmp_path, "table4", "Table 4", "body four", [v2], meta=meta)
+        writers.write_section(tmp_path, "table4", "Table 4", "body four", [v2, v4], meta=meta)
         writers.write_section(tmp_path, "table1", "Table 1", "body one", [v1, v3], meta=meta)
+        writers.write_section(tmp_path, "figure1", "Figure 1", "body fig", [g], meta=meta)
         text = reporting.build_report(tmp_path).read_text()
         assert text.index("body one") < text.index("body four")
-        assert "1 reproduced, 1 contradicted, 1 inconclusive" in text
-        assert "| C1.1 | A beats B | **reproduced** | +0.50 | [+0.10, +0.90] | 0.30 | [table1](#table1) |" in text
-        assert "| C2 |" in text and "not run" in text  # a group without a section says so
+        assert "2 reproduced, 1 contradicted, 1 inconclusive" in text  # C1.1 once, though two sections show it
+        assert ("| [C1.1](#table1) | A beats B | 2.91 vs 3.12 | 3.00 vs 3.50 | +0.50 [+0.10, +0.90] | points of NME | "
+                "**reproduced** | decisive | +0.23 | compatible |") in text
+        assert "| **inconclusive** | not decisive | +0.60 | ruled out |" in text
+        assert "Of the paper's 3 claims judged here (distinct comparisons), 1 reproduced, 1 were contradicted" in text
+        assert "1 of the inconclusive ones rule it out (C3.1)" in text
+        own = text[text.index("## The suite's own claims"):]
+        assert "| G.1 | Errors spread along | **reproduced** | +0.60 | std ratio - 1 |" in own
+        assert "| M |" in own and "not run" in own  # a group of the suite's own without a section says so
         assert "Regime: something." in text and "- paired t" in text
 
     def test_timings_line_only_from_a_run_that_trained(self, tmp_path):

@@ -5,11 +5,12 @@ each other). ``pyproject.toml`` holds them as an import-linter contract that ``m
 ``docs/ARCHITECTURE.md`` has the whole map:
 
 1. ``checks``, ``files``, ``topology``, ``stats``, ``verdicts``, ``paper``: no other aniso import;
-2. ``data`` (loaders, registry, crops), ``metrics``, ``sampling``, ``analysis``, ``writers`` (tables, sections);
+2. ``data`` (loaders, registry, crops), ``metrics``, ``sampling``, ``analysis``, ``writers`` (tables, sections),
+   ``replication`` (the paper's effect, regimes compared, Holm);
 3. ``synthetic`` (the benchmark, written in the loaders' formats), ``losses``, ``drawing``, ``models``;
 4. ``runs`` (configuration, profiles, store, training, dispatch, tuning);
 5. ``suite`` (the cells every notebook draws), ``synth``;
-6. ``claims`` (every claim, as data), ``notebook``, ``audit``, ``figure_data``;
+6. ``claims`` (every claim, as data), ``notebook``, ``audit``, ``figure_data``, ``headline`` (the report's head);
 7. ``judging``, then ``tables``, then ``regimes``, then ``reporting`` (the report), each on its own.
 """
 

@@ -17,15 +17,15 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import stats
+from . import replication, stats
 from .claims import Claim, cells_of, claims_for
 from .data import dataset_spec
 from .writers import write_section
 from .suite import loss_label
 from .verdicts import Verdict
 
-__all__ = ["judge", "judge_section", "nme_matrix", "METHOD_LINES", "SGD_GATE", "untrained_arms", "final_val_nme",
-           "budget_note", "figure_context"]
+__all__ = ["judge", "judge_section", "paper_sentence", "nme_matrix", "METHOD_LINES", "SGD_GATE", "untrained_arms",
+           "final_val_nme", "budget_note", "figure_context"]
 
 #: An SGD arm trained when its final validation NME is within this factor of Adam's for the same loss and cell.
 SGD_GATE = 1.25
@@ -45,6 +45,19 @@ METHOD_LINES = [
     "- An arm that did not train gets no verdict: an SGD cell whose final validation NME is more than "
     f"{SGD_GATE:g}x its "
     "Adam twin's (the same cell trained with Adam) is reported, and nothing is judged from it.",
+    "- The paper's effect: where the paper prints both sides of a comparison, its relative gain (B - A) / B is scaled "
+    "to our B's NME and tested one-sided at the level each direction decides at: **ruled out** when our interval "
+    "ends below it (an effect as large as the paper's is rejected: Simonsohn's small telescopes, Psychological "
+    "Science 2015; the inferiority half of Lakens' equivalence tests, AMPPS 2018), **larger** when the interval starts "
+    "above it, **compatible** otherwise. An inconclusive verdict that rules the paper's effect out says that no "
+    "paper-sized effect is there.",
+    f"- Many claims at once: the headline applies Holm's correction over the paper's claims (two-sided p, "
+    f"family-wise error {stats.ALPHA:g}); the regimes section states, per regime, how many tests it made and how many "
+    "chance alone would make decisive. One verdict per comparison: a comparison two notebooks show keeps its first "
+    "claim's id and lists the others as aliases; counts are over distinct comparisons.",
+    "- Across regimes: a claim depends on the training budget only when the difference of its effect between two "
+    "regimes is decided (Welch t on the two estimates, Welch-Satterthwaite degrees of freedom); verdicts that rest "
+    "on the same runs are not tested against each other.",
 ]
 
 
@@ -76,9 +89,36 @@ def _pairing(a, b) -> tuple[bool, str]:
 def _verdict(claim: Claim, result: stats.Result, note: str, mean_a=None, mean_b=None, unit="%") -> Verdict:
     means = f"{mean_a:.2f}{unit} vs {mean_b:.2f}{unit}; " if mean_a is not None else ""
     st = dict(effect=result.effect, ci_low=_f(result.ci_low), ci_high=_f(result.ci_high), p=_f(result.p),
-              mde=_f(result.mde), runs_a=result.n_a, runs_b=result.n_b, paired=result.paired, test=result.test,
-              mean_a=mean_a, mean_b=mean_b, against=claim.against)
-    return Verdict(claim.text, result.status, f"{means}{result.evidence}; {note}", claim.id, claim.headline, st)
+              p_other=_f(result.p_other), se=_f(result.se), df=_f(result.df), mde=_f(result.mde), runs_a=result.n_a,
+              runs_b=result.n_b, paired=result.paired, test=result.test, mean_a=mean_a, mean_b=mean_b,
+              against=claim.against)
+    numbers = f"{means}{result.evidence}; {note}"
+    if claim.paper is not None and mean_b is not None and claim.kind in ("better", "failures"):
+        st.update(_paper_stats(claim, st))
+        numbers += f"; {paper_sentence(st)}"
+    return Verdict(claim.text, result.status, numbers, claim.id, claim.headline, st)
+
+
+def _paper_stats(claim: Claim, st: dict) -> dict:
+    """The paper's numbers, its relative gain scaled to our B (``mean_b``) and :func:`replication.paper_effect_test`."""
+    paper = claim.paper
+    scaled = paper.relative_gain * st["mean_b"]
+    out = dict(paper_a=paper.a, paper_b=paper.b, paper_unit=paper.unit, paper_source=paper.source,
+               paper_relative=paper.relative_gain)
+    if st["se"] is None or st["ci_low"] is None:
+        return {**out, "paper_effect": scaled, "paper_p": None, "paper_outcome": None}
+    return {**out, **replication.paper_effect_test(st["effect"], st["se"], st["df"], st["ci_low"], st["ci_high"],
+                                                   scaled)}
+
+
+def paper_sentence(st: dict) -> str:
+    """The paper's effect in words: its numbers, its relative gain scaled here, and the outcome of the test."""
+    said = (f"the paper: {st['paper_source']} ({100 * st['paper_relative']:+.1f}% relative), "
+            f"{st['paper_effect']:+.2f} points here")
+    outcome = st.get("paper_outcome")
+    if outcome is None:
+        return said + " (no interval to test it against)"
+    return said + f": {outcome} (one-sided p = {st['paper_p']:.2g} that the effect is at least the paper's)"
 
 
 def _f(x):
@@ -221,9 +261,13 @@ def judge(claim: Claim, recs: dict, context: dict | None = None) -> Verdict | No
         raise KeyError(f"claim {claim.id} needs cells {missing}, which the notebook did not run")
     untrained = untrained_arms(claim, recs)
     if untrained:
-        return Verdict(claim.text, "no verdict", "; ".join(untrained) + ": no verdict is drawn from it", claim.id,
-                       claim.headline, {"against": claim.against})
-    verdict = _judge(claim, recs, context, needed)
+        verdict = Verdict(claim.text, "no verdict", "; ".join(untrained) + ": no verdict is drawn from it", claim.id,
+                          claim.headline, {"against": claim.against})
+    else:
+        verdict = _judge(claim, recs, context, needed)
+    if verdict is not None:  # what the report and the regimes need: the runs behind it, the ids it also has
+        verdict.stats.update(runs=sorted(r.id for k in needed for r in recs[k]), aliases=list(claim.aliases),
+                             repeat=claim.repeat, papers=claim.is_papers, kind=claim.kind)
     if verdict is not None and claim.plateau and context.get("budget_note"):
         verdict.numbers += f"; {context['budget_note']}"
         verdict.stats["at_budget"] = True

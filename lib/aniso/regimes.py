@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from . import judging, suite
+from . import judging, replication, suite
 from .claims import Claim, cells_of, claims_for
 from .runs import config_id, get_profile, make_config
 from .runs.store import REPO_ROOT, RunRecord, find, use_store
@@ -118,8 +118,8 @@ def stored_cells(regime: Regime, notebook: str, ids: dict | None = None) -> dict
 
 
 def regime_verdicts(regime: Regime, keep=None) -> tuple[dict, dict]:
-    """Every claim of the regime's notebooks (those ``keep(claim)`` accepts): ``{claim text: (claim, Verdict, Absent
-    or None)}``, and the runs ``{"found", "planned"}`` of the regime's notebooks."""
+    """Every comparison of the regime's notebooks (the claims ``keep(claim)`` accepts), once: ``{claim id: (claim,
+    Verdict, Absent or None)}``, and the runs ``{"found", "planned"}`` of the regime's notebooks."""
     prof = get_profile(regime.profile)
     notebooks = prof.notebooks or suite.NOTEBOOKS
     out, runs = {}, {}
@@ -129,8 +129,9 @@ def regime_verdicts(regime: Regime, keep=None) -> tuple[dict, dict]:
             kept = [c for c in claims_for(nb, regime.profile) if keep is None or keep(c)]
             context = _context(nb, cells, kept, regime.profile)
             present = {k: v for k, v in cells.items() if isinstance(v, list)}
-            for claim in kept:
-                out[claim.text] = (claim, _judge(claim, cells, present, context))
+            for claim in kept:  # one entry per comparison: a repeat in a later notebook only where the first is not
+                if claim.id not in out or (out[claim.id][0].repeat and not claim.repeat):
+                    out[claim.id] = (claim, _judge(claim, cells, present, context))
     return out, {"found": sum(runs.values()), "planned": len(runs)}
 
 
@@ -162,21 +163,41 @@ def _judge(claim: Claim, cells: dict, present: dict, context: dict):
     return judging.judge(claim, present, context)  # every stored cell: the SGD gate looks for the Adam twins
 
 
+def _judged(v) -> bool:
+    return isinstance(v, Verdict) and v.status != "no verdict" and not v.stats.get("at_budget")
+
+
+def across(cells: dict) -> tuple[str, list[dict]]:
+    """How one claim's verdicts in several regimes (``{regime: Verdict, None or Absent}``) relate, and the tests of
+    the difference of its effect between each pair of regimes that judged it (:func:`aniso.replication.
+    regime_difference`). A claim depends on the budget only when such a difference is decided; verdicts whose
+    labels differ while no difference is decided are consistent."""
+    judged = {n: v for n, v in cells.items() if _judged(v)}
+    names = list(judged)
+    tests = [{"a": x, "b": y, **replication.regime_difference(judged[x].stats, judged[y].stats)}
+             for i, x in enumerate(names) for y in names[i + 1:]]
+    statuses = {v.status for v in judged.values()}
+    if len(judged) < 2:
+        return ("one regime" if judged else "not judged"), tests
+    if any(t["decided"] for t in tests):
+        return "depends on the budget", tests
+    if len(statuses) == 1:
+        return f"{next(iter(statuses))} in every regime", tests
+    if any(t["decided"] is not None for t in tests):
+        return "consistent", tests
+    return "labels differ, difference untested", tests
+
+
 def compare(results: dict[str, dict]) -> list[dict]:
     """One row per claim over regimes (``{regime: regime_verdicts(...)[0]}``): the claim, each regime's outcome
-    (a Verdict, ``None`` or :class:`Absent`), and whether the outcome depends on the budget (the regimes that judged
-    it disagree), holds everywhere (two or more judged it, all alike) or was judged in one regime only."""
-    texts = list(dict.fromkeys(t for r in results.values() for t in r))
+    (a Verdict, ``None`` or :class:`Absent`), how they relate and the regime-difference tests (:func:`across`)."""
+    ids = list(dict.fromkeys(i for r in results.values() for i in r))
     rows = []
-    for text in texts:
-        cells = {name: r[text][1] if text in r else None for name, r in results.items()}
-        claim = next(r[text][0] for r in results.values() if text in r)
-        judged = {n: v.status for n, v in cells.items()
-                  if isinstance(v, Verdict) and v.status != "no verdict" and not v.stats.get("at_budget")}
-        kind = ("depends on the budget" if len(set(judged.values())) > 1 else
-                f"{next(iter(judged.values()))} in every regime" if len(judged) > 1 else "one regime" if judged
-                else "not judged")
-        rows.append({"claim": claim, "text": text, "cells": cells, "kind": kind})
+    for cid in ids:
+        cells = {name: r[cid][1] if cid in r else None for name, r in results.items()}
+        claim = next(r[cid][0] for r in results.values() if cid in r)
+        kind, tests = across(cells)
+        rows.append({"claim": claim, "text": claim.text, "cells": cells, "kind": kind, "tests": tests})
     return rows
 
 
@@ -185,9 +206,23 @@ def _cell_text(v) -> str:
         return "-"
     if isinstance(v, Absent):
         return v.text()
-    effect = v.stats.get("effect")
-    return (f"**{v.status}**" + (" at this budget" if v.stats.get("at_budget") else "")
-            + (f" ({effect:+.2f})" if effect is not None else ""))
+    st = v.stats
+    effect, lo, hi = st.get("effect"), st.get("ci_low"), st.get("ci_high")
+    numbers = f"{effect:+.2f}" if effect is not None else ""
+    numbers += f" [{lo:+.2f}, {hi:+.2f}]" if lo is not None and hi is not None else ""
+    if st.get("paper_outcome"):
+        numbers += f"; paper's {st['paper_effect']:+.2f} {st['paper_outcome']}"
+    return f"**{v.status}**" + (" at this budget" if st.get("at_budget") else "") + (f" ({numbers})" if numbers else "")
+
+
+def _across_text(row: dict) -> str:
+    """The across-regimes column: how the verdicts relate, with the decided difference(s) if any."""
+    decided = [t for t in row["tests"] if t["decided"]]
+    if decided:
+        return row["kind"] + ": " + "; ".join(f"{t['b']} - {t['a']} {t['difference']:+.2f} [{t['ci_low']:+.2f}, "
+                                              f"{t['ci_high']:+.2f}]" for t in decided)
+    untested = {t["why"] for t in row["tests"] if t["decided"] is None}
+    return row["kind"] + (f" (not tested: {', '.join(sorted(untested))})" if untested else "")
 
 
 def _l2_cells(regime: Regime, floors: dict) -> str:
@@ -253,28 +288,55 @@ def headline_lines(results_dir: Path, regimes=REGIMES) -> list[str]:
         save_figure(ax.figure, Path(results_dir) / "figures" / "regimes.png")
         lines += ["", "![NME against training images, by regime](figures/regimes.png)"]
     names = [r.name for r in regimes]
-    lines += ["", "| claim | " + " | ".join(names) + " | across regimes |", "|---" * (len(names) + 2) + "|"]
+    lines += ["", "Each cell: the verdict, its effect in the claim's direction (points of NME, or of failure rate) "
+              "with its 95% interval, and, where the paper prints the two numbers, whether an effect as large as the "
+              "paper's (its relative gain scaled to this regime's reference NME) is ruled out by the interval, "
+              "compatible with it, or exceeded. Across regimes: a claim depends on the budget only when the "
+              "difference of its effect between two regimes is itself decided (Welch t on the two estimates; verdicts "
+              "that rest on the same runs are not tested).", "",
+              "| claim | " + " | ".join(names) + " | across regimes |", "|---" * (len(names) + 2) + "|"]
     for row in rows:
         cid = row["claim"].id
         lines.append(f"| {cid}: {row['text']} | " + " | ".join(_cell_text(row["cells"][n]) for n in names)
-                     + f" | {row['kind']} |")
-    return lines + [""] + _in_words(rows) + [""]
+                     + f" | {_across_text(row)} |")
+    return lines + [""] + _in_words(rows) + ["", "Tests and chance, per regime (the claims above, on 300W):", "",
+                                             *chance_lines(results), ""]
 
 
 def _in_words(rows: list[dict]) -> list[str]:
     every = [r for r in rows if r["kind"].endswith("in every regime")]
-    depends = [r for r in rows if r["kind"] == "depends on the budget"]
     out = []
     for status in ("reproduced", "contradicted", "inconclusive"):
         same = [f"{r['claim'].id} ({r['text']})" for r in every if r["kind"].startswith(status)]
         if same:
             out.append(f"- **{status.capitalize()} in every regime that judged it** ({len(same)}): "
                        + "; ".join(same) + ".")
-    if depends:
-        out.append(f"- **Depends on the training budget** ({len(depends)}): " + "; ".join(
-            f"{r['claim'].id} ({r['text']}: " + ", ".join(f"{n} {v.status}" for n, v in r["cells"].items()
-                                                       if isinstance(v, Verdict)) + ")" for r in depends) + ".")
+    for kind, what in (("depends on the budget", "Depends on the training budget (the difference of its effect "
+                                                 "between regimes is decided)"),
+                       ("consistent", "Consistent across regimes, with other labels (no difference between the "
+                                      "regimes' effects is decided)"),
+                       ("labels differ, difference untested", "Labels differ, difference not testable (the verdicts "
+                                                               "share runs or have no standard error)")):
+        these = [r for r in rows if r["kind"] == kind]
+        if these:
+            out.append(f"- **{what}** ({len(these)}): " + "; ".join(
+                f"{r['claim'].id} ({r['text']}: " + ", ".join(f"{n} {v.status} {v.stats.get('effect', 0) or 0:+.2f}"
+                                                           for n, v in r["cells"].items() if _judged(v)) + ")"
+                for r in these) + ".")
     return out or ["- No claim was judged in more than one regime yet."]
+
+
+def chance_lines(results: dict[str, dict]) -> list[str]:
+    """Per regime: how many directional tests it made, how many were decisive and how many chance alone would make
+    decisive if no claim held (two-sided tests at :data:`aniso.stats.ALPHA`)."""
+    out = []
+    for name, res in results.items():
+        judged = [v for _, v in res.values() if _judged(v)]
+        tests = [v for v in judged if v.stats.get("p") is not None]
+        decisive = sum(v.status in ("reproduced", "contradicted") for v in tests)
+        out.append(f"- {name}: {len(tests)} tests, {decisive} decisive; chance alone would make about "
+                   f"{replication.chance_decisive(len(tests)):.1f} decisive if no claim held.")
+    return out
 
 
 def regime_report(regime: Regime) -> Path:

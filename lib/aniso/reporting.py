@@ -16,11 +16,11 @@ import json
 import sys
 from pathlib import Path
 
-from . import audit, regimes
+from . import audit, headline, regimes
 from .files import atomic_write
 from .runs import get_profile
 from .suite import NOTEBOOKS
-from .verdicts import GROUPS, STATUSES
+from .verdicts import STATUSES
 
 __all__ = ["build_report"]
 
@@ -31,29 +31,10 @@ def _sections(d: Path) -> list[dict]:
     return [json.loads((sec_dir / f"{n}.json").read_text()) for n in names]
 
 
-def _headline(sections: list[dict]) -> list[str]:
-    """One row per claim group: the headline claim's outcome, effect, interval and detectable effect."""
-    rows = ["| claim | what the paper says | outcome | effect (points) | interval | detectable effect | where |",
-            "|---|---|---|---|---|---|---|"]
-    for group, what in GROUPS.items():
-        found = [(s["name"], v) for s in sections for v in s["verdicts"]
-                 if v.get("headline") and v["id"].split(".")[0] == group]
-        for name, v in found:
-            st = v.get("stats", {})
-            eff = f"{st['effect']:+.2f}" if st.get("effect") is not None else "-"
-            ci = f"[{st['ci_low']:+.2f}, {st['ci_high']:+.2f}]" if st.get("ci_low") is not None else "-"
-            mde = f"{st['mde']:.2f}" if st.get("mde") is not None else "-"
-            status = f"**{v['status']}**" + (" at this budget" if st.get("at_budget") else "")
-            rows.append(f"| {v['id']} | {v['claim']} | {status} | {eff} | {ci} | {mde} | [{name}](#{name}) |")
-        if not found:
-            rows.append(f"| {group} | {what} | not run | - | - | - | - |")
-    return rows
-
-
 def _summary(sections: list[dict]) -> list[str]:
-    rows = [(s["name"], v) for s in sections for v in s["verdicts"]]
+    rows = headline.distinct(sections)
     counts = {st: sum(v["status"] == st for _, v in rows) for st in STATUSES}
-    lines = [f"## Every verdict ({', '.join(f'{n} {st}' for st, n in counts.items())})", "",
+    lines = [f"## Every verdict ({', '.join(f'{n} {st}' for st, n in counts.items())}; one per comparison)", "",
              "| id | section | claim | verdict | evidence |", "|---|---|---|---|---|"]
     lines += [f"| {v.get('id', '')} | [{n}](#{n}) | {v['claim']} | **{v['status']}** | {v['numbers']} |"
               for n, v in rows]
@@ -108,7 +89,17 @@ def build_report(results_dir: str | Path) -> Path:
             "Outcomes: **reproduced** (significant in the claimed direction), **contradicted** (significant the other "
             "way), **inconclusive** (neither; the detectable effect says how large a difference the runs could have "
             "seen). The rules are in the section *How claims are judged* below.", "",
-            "## Headline: the paper's claims", "", *_headline(sections), "", *_by_regime(d, profile)]
+            "## Headline: the paper's claims", "", *headline.bottom_line(sections), "",
+            "Each of the paper's claims judged here, once per comparison (other ids of the same comparison in "
+            "parentheses). *The paper*: its numbers for the two sides; *ours*: the same means here; *effect*: B minus "
+            "A in the claim's direction with its 95% interval; *after Holm*: whether the verdict stays decisive under "
+            "Holm's correction over the paper's claims; *the paper's effect here*: the paper's relative gain scaled "
+            "to our B, and whether our interval rules it out, is compatible with it, or exceeds it (one-sided at the "
+            "level each direction decides at: Simonsohn's small telescopes, Lakens' inferiority test).", "",
+            *headline.paper_rows(sections), "", "## The suite's own claims", "",
+            "Claims the paper does not make: Figure 1's premise (G), when the anisotropic loss helps (M), its family "
+            "and user losses (F), and comparisons of the suite's own inside the paper's groups.", "",
+            *headline.own_rows(sections), "", *_by_regime(d, profile)]
     body = [(d / "sections" / f"{s['name']}.md").read_text() for s in sections]
     tail = ["", "## How claims are judged", "", *_facts(sections, "method_lines"), *audit.tuning_lines(sections),
             *audit.seed_split_lines(sections), "", "## The versions behind these numbers", "",
