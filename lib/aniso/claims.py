@@ -189,9 +189,7 @@ def _c2_to_c6() -> list[Claim]:
     c4 = _numbered("C4", [
         dict(notebook="table4", text="Direct prediction and displacement from the mean of bin means make almost no "
                                      "difference", kind="equivalent", a=direct, b=none, headline=True)])
-    c6 = _numbered("C6", [dict(notebook="supp_ab_sweep", text="b = 3 is the best across-contour scale",
-                               kind="best_b", headline=True)])
-    return c2 + c3 + c4 + _backbones() + c6
+    return c2 + c3 + c4 + _backbones() + _ab_study()
 
 
 def _backbones(archs=("resnet18", "resnet50", "densenet121", "wide_resnet50_2"), study=None) -> list[Claim]:
@@ -200,6 +198,27 @@ def _backbones(archs=("resnet18", "resnet50", "densenet121", "wide_resnet50_2"),
         dict(notebook="supp_architectures", text=f"{arch} and resnet18 make little difference", kind="equivalent",
              a=_k("300w", "anisotropic", **study, arch=arch), b=_k("300w", "anisotropic", **study, arch="resnet18"),
              margin=0.10, headline=i == 0, plateau=True) for i, arch in enumerate(others)])
+
+
+#: Ids of "anisotropic weighting beats isotropic re-weighting" by b (the paper's b = 3 first); another b: by value.
+_AB_IDS = {3.0: "C6.2", 1.5: "C6.3", 6.0: "C6.4"}
+
+
+def _ab_study(ab=((1.5, 3.0, 6.0, 12.0), (1.5, 3.0, 6.0)), study=None) -> list[Claim]:
+    """C6: b = 3 is the best (over the grid's cells, a >= b), and at each b of the grid whose (2b, b) and (b, b) it
+    has, anisotropic weighting (a = 2b, as the paper's a = 6, b = 3) beats isotropic re-weighting of the contour
+    points with the same b (a = b): the anisotropy itself, apart from weighting contour points less than corners."""
+    study = study or {}
+    a_values, b_values = ab
+    cell = lambda a, b: _k("300w", "anisotropic", **study, a=float(a), b=float(b))  # noqa: E731  (as Cell.key)
+    out = [Claim(id="C6.1", notebook="supp_ab_sweep", text="b = 3 is the best across-contour scale", kind="best_b",
+                 headline=True)]
+    for b in sorted(b_values, key=lambda v: (v != 3.0, v)):
+        if 2 * b in a_values and b in a_values:
+            out.append(Claim(id=_AB_IDS.get(float(b), f"C6.b{b:g}"), notebook="supp_ab_sweep", kind="better",
+                             text=f"Anisotropic weighting (a = {2 * b:g}) beats isotropic re-weighting (a = b) at "
+                                  f"b = {b:g}", a=cell(2 * b, b), b=cell(b, b)))
+    return out
 
 
 def _geometry() -> list[Claim]:
@@ -300,6 +319,8 @@ def claims_for(notebook: str, profile: str = "default", extra_losses=()) -> list
         return _mechanism(tuple(grid(profile, "noise")), tuple(grid(profile, "optimizers")), study_settings(profile))
     if notebook == "supp_architectures":
         return _backbones(tuple(grid(profile, "archs")), study_settings(profile))
+    if notebook == "supp_ab_sweep":
+        return _ab_study(grid(profile, "ab"), study_settings(profile))
     out = [c for c in CLAIMS if c.notebook == notebook]
     out += [c for c in extra_loss_claims(extra_losses) if c.notebook == notebook]
     covered = get_profile(profile).datasets

@@ -35,6 +35,11 @@ def _is_papers(v: dict) -> bool:
     return v.get("stats", {}).get("papers", v.get("id", "").startswith("C"))
 
 
+def _counted(v: dict) -> bool:
+    """A verdict the counts and Holm's family include: judged, and not shown "at this budget" only."""
+    return v["status"] != "no verdict" and not v.get("stats", {}).get("at_budget")
+
+
 def _two_sided(st: dict) -> float | None:
     p, q = st.get("p"), st.get("p_other")
     return min(1.0, 2 * min(p, q)) if p is not None and q is not None else None
@@ -49,7 +54,7 @@ def paper_rows(sections: list[dict]) -> list[str]:
     """The headline table: every paper's claim judged here, the paper's numbers, ours, the verdict, Holm, and the
     paper's effect scaled here with what the interval says of it."""
     found = [(n, v) for n, v in distinct(sections) if _is_papers(v)]
-    holm = replication.holm([_two_sided(v.get("stats", {})) for _, v in found])
+    holm = replication.holm([_two_sided(v.get("stats", {})) if _counted(v) else None for _, v in found])
     rows = ["| claim | the paper's claim | the paper (A vs B) | ours (A vs B) | effect [95% CI] | unit | verdict | "
             "after Holm | the paper's effect here | the paper's effect is |", "|---" * 10 + "|"]
     for (name, v), kept in zip(found, holm):
@@ -59,7 +64,7 @@ def paper_rows(sections: list[dict]) -> list[str]:
         eff = f"{st['effect']:+.2f}" if st.get("effect") is not None else "-"
         eff += f" [{st['ci_low']:+.2f}, {st['ci_high']:+.2f}]" if st.get("ci_low") is not None else ""
         status = f"**{v['status']}**" + (" at this budget" if st.get("at_budget") else "")
-        holm_text = "decisive" if kept else "-" if _two_sided(st) is None else "not decisive"
+        holm_text = "decisive" if kept else "-" if _two_sided(st) is None or not _counted(v) else "not decisive"
         here = f"{st['paper_effect']:+.2f}" if st.get("paper_effect") is not None else "-"
         rows.append(f"| [{_ids(v)}](#{name}) | {v['claim']} | {paper} | {ours} | {eff} | "
                     f"{UNITS.get(st.get('kind', ''), '')} | {status} | {holm_text} | {here} | "
@@ -69,7 +74,8 @@ def paper_rows(sections: list[dict]) -> list[str]:
 
 def bottom_line(sections: list[dict]) -> list[str]:
     """The bottom line in words, counted from the verdicts (nothing here is written by hand)."""
-    found = [v for _, v in distinct(sections) if _is_papers(v)]
+    shown = [v for _, v in distinct(sections) if _is_papers(v)]
+    found = [v for v in shown if _counted(v)]
     if not found:
         return ["No claim of the paper was judged here."]
     count = {s: sum(v["status"] == s for v in found) for s in ("reproduced", "contradicted", "inconclusive")}
@@ -82,16 +88,22 @@ def bottom_line(sections: list[dict]) -> list[str]:
     kept = sum(replication.holm(ps))
     text = (f"**Bottom line.** Of the paper's {len(found)} claims judged here (distinct comparisons), "
             f"{count['reproduced']} reproduced, {count['contradicted']} were contradicted and {count['inconclusive']} "
-            f"were inconclusive. {len(with_paper)} of them carry the paper's own numbers: an effect as large as the "
-            f"paper's (its relative gain, scaled to our reference NME) is ruled out by the interval in "
-            f"{len(out_of['ruled out'])}, compatible with it in {len(out_of['compatible'])} and exceeded in "
-            f"{len(out_of['larger'])}")
+            f"were inconclusive{_not_counted(shown, found)}. {len(with_paper)} of them carry the paper's own "
+            "numbers: an effect as large as the paper's (its relative gain, scaled to our reference NME) is ruled "
+            f"out by the interval in {len(out_of['ruled out'])}, compatible with it in {len(out_of['compatible'])} "
+            f"and exceeded in {len(out_of['larger'])}")
     text += (f"; {len(inconclusive_ruled)} of the inconclusive ones rule it out "
              f"({', '.join(inconclusive_ruled)}): no effect of the paper's size is there, only a smaller one could "
              f"hide in the seed-to-seed spread." if inconclusive_ruled else ".")
     text += (f" Of {n_tests} two-sided tests, chance alone would make about {replication.chance_decisive(n_tests):.1f}"
              f" decisive if no claim held; after Holm's correction over them, {kept} stay decisive.")
     return [text]
+
+
+def _not_counted(shown: list[dict], found: list[dict]) -> str:
+    """The paper's claims shown but not counted: an arm that did not train, a verdict only at this budget."""
+    left = [v["id"] for v in shown if v not in found]
+    return f" ({', '.join(left)} shown but not counted: no verdict, or judged only at this budget)" if left else ""
 
 
 def own_rows(sections: list[dict]) -> list[str]:

@@ -150,7 +150,7 @@ def _sweep_cells(profile: str, a_values, b_values) -> dict[str, Cell]:
     a_grid, b_grid = grid(profile, "ab")
     cells = [Cell("300w", "anisotropic", {**study_settings(profile), "loss_params": {"a": float(a), "b": float(b)}},
                   f"a={a:g}, b={b:g}", tune_defaults=True)
-             for a in (a_values or a_grid) for b in (b_values or b_grid)]
+             for a in (a_values or a_grid) for b in (b_values or b_grid) if a >= b]  # along the contour >= across
     return {c.key: c for c in cells}
 
 
