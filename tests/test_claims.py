@@ -18,8 +18,8 @@ def test_every_claim_names_cells_its_notebook_runs(profile):
         for c in claims.claims_for(nb, profile):
             needed = [k for k in (c.a, c.b, c.a2, c.b2, *c.cells) if k]
             assert all(k in cells for k in needed), (profile, c.id, [k for k in needed if k not in cells])
-            assert c.kind in ("better", "failures", "equivalent", "epoch1", "epochs_to", "spread", "gain_grows",
-                              "best_b", "best_of", "geometry")
+            assert c.kind in ("better", "failures", "equivalent", "epoch1", "epochs_to", "curve_area", "spread",
+                              "gain_grows", "best_b", "best_of", "geometry")
 
 
 def test_claim_ids_are_unique_and_every_group_has_a_headline():
@@ -166,6 +166,18 @@ def test_epoch1_is_paired_by_seed():
     recs = {"A": [FakeRecord(s, 0.0, val=0.10 + 0.01 * s) for s in range(3)],
             "B": [FakeRecord(s, 0.0, val=0.12 + 0.01 * s + 0.001 * (s % 2)) for s in range(3)]}
     assert judging.judge(c, recs).status == "reproduced"
+
+
+def test_the_area_under_the_validation_curve_decides_with_three_seeds():
+    """Lower validation NME over every epoch, seed for seed: the paired t decides where the sign test on epochs to a
+    target cannot (three seeds); the other way round it is contradicted."""
+    c = claims.Claim("C2.3", "figure2", "converges faster", "curve_area", a="A", b="B")
+    recs = {"A": [FakeRecord(s, 0.0, val=0.10 + 0.01 * s) for s in range(3)],
+            "B": [FakeRecord(s, 0.0, val=0.13 + 0.01 * s + 0.002 * (s % 2)) for s in range(3)]}
+    v = judging.judge(c, recs)
+    assert v.status == "reproduced" and v.stats["paired"] and "averaged over epochs 1-2" in v.numbers
+    assert v.stats["effect"] == pytest.approx(100 * (0.03 + 0.002 / 3) / 2, abs=1e-9)  # epoch 2 is 0.05 on both
+    assert judging.judge(c, {"A": recs["B"], "B": recs["A"]}).status == "contradicted"
 
 
 def test_geometry_reads_the_ratio_interval():

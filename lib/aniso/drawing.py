@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
 import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
@@ -19,9 +20,16 @@ from .files import atomic_path
 from .metrics import ced
 from .topology import Scheme
 
-__all__ = ["save_figure", "draw_ellipses", "draw_shape", "shape_key", "ced_plot", "ced_panels", "convergence_grid",
-           "nme_curves", "heatmap", "bar_chart", "ellipse_grid", "gain_curves", "pose_histograms", "noise_ellipses",
-           "budget_plot"]
+#: One colour-blind-safe palette for every figure (Okabe and Ito, "Color universal design", 2008): black, orange,
+#: sky blue, bluish green, yellow, blue, vermillion, reddish purple. Matplotlib's colour cycle is set to it.
+PALETTE = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
+CYCLE = (PALETTE[5], PALETTE[1], PALETTE[3], PALETTE[6], PALETTE[7], PALETTE[2], PALETTE[4], PALETTE[0])
+PREDICTION, TRUTH, HIGHLIGHT = PALETTE[1], PALETTE[5], PALETTE[6]
+matplotlib.rcParams["axes.prop_cycle"] = matplotlib.cycler(color=CYCLE)
+
+__all__ = ["PALETTE", "save_figure", "draw_ellipses", "draw_shape", "shape_key", "ced_plot", "ced_panels",
+           "convergence_grid", "nme_curves", "heatmap", "bar_chart", "ellipse_grid", "gain_curves", "pose_histograms",
+           "noise_ellipses", "budget_plot"]
 
 
 def save_figure(fig, path: str | Path, dpi: int = 130) -> None:
@@ -43,7 +51,7 @@ def draw_shape(ax, shape: np.ndarray, scheme: Scheme, color="k", lw=0.8, ms=6, l
     return ax
 
 
-def shape_key(fig, ellipse_label: str = "error ellipse: 1 standard deviation", color="tab:red"):
+def shape_key(fig, ellipse_label: str = "error ellipse: 1 standard deviation", color=HIGHLIGHT):
     """A figure-level key for shapes drawn with :func:`draw_shape` and :func:`draw_ellipses`."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -57,7 +65,7 @@ def shape_key(fig, ellipse_label: str = "error ellipse: 1 standard deviation", c
     return fig
 
 
-def draw_ellipses(ax, shape: np.ndarray, covs: np.ndarray, scale: float = 1.0, color="tab:red", alpha=0.35,
+def draw_ellipses(ax, shape: np.ndarray, covs: np.ndarray, scale: float = 1.0, color=HIGHLIGHT, alpha=0.35,
                   n_std: float = 1.0):
     """One ellipse per point: ``n_std`` standard deviations of ``covs`` ``(N, 2, 2)``, times ``scale``."""
     vals, vecs = np.linalg.eigh(covs)
@@ -103,9 +111,9 @@ def convergence_grid(images: list[np.ndarray], rows: dict, gt: list[np.ndarray],
             for ci, e in enumerate(epochs):
                 ax = axes[r, ci]
                 ax.imshow(images[f])
-                ax.scatter(gt[f][:, 0], gt[f][:, 1], s=2, c="lime")
+                ax.scatter(gt[f][:, 0], gt[f][:, 1], s=2, color=TRUTH)
                 p = rows[lab][ci, f]
-                ax.scatter(p[:, 0], p[:, 1], s=2, c="red")
+                ax.scatter(p[:, 0], p[:, 1], s=2, color=PREDICTION)
                 ax.set_xticks([])
                 ax.set_yticks([])
                 if r == 0:
@@ -113,7 +121,7 @@ def convergence_grid(images: list[np.ndarray], rows: dict, gt: list[np.ndarray],
                 if ci == 0:
                     name = face_labels[f] if face_labels else f"face {f}"
                     ax.set_ylabel(f"{lab}\n{name}", fontsize=7)
-    fig.suptitle("predictions (red) and ground truth (green)", fontsize=9)
+    fig.suptitle("predictions (orange) and ground truth (blue)", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -164,7 +172,7 @@ def heatmap(values: np.ndarray, rows, cols, ax=None, row_label="", col_label="",
                 colour = "k" if values[i, j] <= mid else "w"
                 ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=9, color=colour)
     if best is not None:
-        ax.add_patch(plt.Rectangle((best[1] - 0.5, best[0] - 0.5), 1, 1, fill=False, ec="red", lw=2))
+        ax.add_patch(plt.Rectangle((best[1] - 0.5, best[0] - 0.5), 1, 1, fill=False, ec=HIGHLIGHT, lw=2))
     plt.colorbar(im, ax=ax, label=value_label)
     ax.set_title(title)
     return ax
@@ -290,17 +298,17 @@ def noise_ellipses(noise: dict):
 
 
 def budget_plot(tables: dict, floors: dict | None = None, title: str = ""):
-    """NME against training images (log x), one curve per regime: ``tables`` is ``{regime: budget table}``
-    (:func:`aniso.tables.budget_table`), against the labels (solid) and the noise-free truth (dotted, same colour);
-    ``floors`` ``{regime: label-noise floor (fraction) or None}`` as dashed lines (one when the regimes share it):
-    what a perfect model scores against the labels."""
-    ax = plt.subplots(figsize=(6, 5), layout="constrained")[1]
+    """NME against training images (log x), one curve per regime (each at its own input size, which its name
+    says): ``tables`` is ``{regime: budget table}`` (:func:`aniso.tables.budget_table`), against the labels (left)
+    and the noise-free truth (right); ``floors`` ``{regime: label-noise floor (fraction) or None}`` as dashed lines
+    on the left only (one when the regimes share it): what a perfect model scores against the labels, and nothing
+    against the truth. Returns the left axes."""
+    fig, (ax, ax_t) = plt.subplots(1, 2, figsize=(10, 4.8), layout="constrained", sharex=True)
     for i, (name, table) in enumerate(tables.items()):
-        colour = f"C{i}"
         x = table["training images"].to_numpy(float)
-        ax.plot(x, table["NME (%)"], marker="o", color=colour, label=f"{name}: against the labels")
+        ax.plot(x, table["NME (%)"], marker="o", color=f"C{i}", label=name)
         if table["NME vs truth (%)"].notna().any():
-            ax.plot(x, table["NME vs truth (%)"], marker="s", ls=":", color=colour, label=f"{name}: against the truth")
+            ax_t.plot(x, table["NME vs truth (%)"], marker="s", color=f"C{i}", label=name)
     by_value: dict = {}
     for name, floor in (floors or {}).items():  # regimes with the same labels share one line
         if floor is not None:
@@ -308,13 +316,18 @@ def budget_plot(tables: dict, floors: dict | None = None, title: str = ""):
     for i, (value, names) in enumerate(by_value.items()):
         ax.axhline(value, color="k" if len(by_value) == 1 else f"C{i}", ls="--", lw=0.8,
                    label="label-noise floor" + ("" if len(by_value) == 1 else f" ({', '.join(names)})"))
+    for a_, what in ((ax, "against the labels"), (ax_t, "against the noise-free truth")):
+        _budget_axes(a_, what)
+    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(1.0, -0.14), ncol=2)  # below: clear of the curves
+    fig.suptitle(title, fontsize=9)
+    return ax
+
+
+def _budget_axes(ax, what: str) -> None:
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # the minor ticks' labels overlap
     ax.set_xlabel("training images seen (faces x epochs)")
-    ax.set_ylabel("NME (%)")
+    ax.set_ylabel(f"NME (%) {what}")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)  # below: clear of the curves
-    ax.set_title(title, fontsize=9)
-    return ax

@@ -160,6 +160,11 @@ def _judge_runs(claim: Claim, ra, rb, context: dict) -> Verdict:
         a, b = 100 * val_curves(ra)[:, :1], 100 * val_curves(rb)[:, :1]
         res = stats.compare(a, b, paired=paired)
         return _verdict(claim, res, f"validation NME after epoch 1; {note}", float(a.mean()), float(b.mean()))
+    if claim.kind == "curve_area":
+        a, b = 100 * val_curves(ra), 100 * val_curves(rb)
+        res = stats.compare(a, b, paired=paired)
+        return _verdict(claim, res, f"validation NME averaged over epochs 1-{a.shape[1]} (each epoch one column of "
+                                    f"the paired difference); {note}", float(a.mean()), float(b.mean()))
     if claim.kind == "epochs_to":
         target = context["target"]
         res = stats.compare_scalar(epochs_to_reach(ra, target), epochs_to_reach(rb, target), paired=paired,
@@ -285,7 +290,7 @@ def _judge(claim: Claim, recs: dict, context: dict, needed: list) -> Verdict | N
         return _judge_better(claim, recs[claim.a], recs[claim.b])
     if claim.kind == "equivalent":
         return _judge_equivalent(claim, recs[claim.a], recs[claim.b])
-    if claim.kind in ("epoch1", "epochs_to", "spread"):
+    if claim.kind in ("epoch1", "epochs_to", "curve_area", "spread"):
         return _judge_runs(claim, recs[claim.a], recs[claim.b], context)
     if claim.kind == "gain_grows":
         return _judge_gain_grows(claim, recs)

@@ -97,8 +97,8 @@ def _tuned_lr(cell, config, profile: str) -> float | None:
 def stored_cells(regime: Regime, notebook: str, ids: dict | None = None) -> dict:
     """``{cell key: records per seed, or Absent}`` of a notebook's cells in a regime's store (nothing trains).
 
-    ``ids``, when given, receives ``{run id: stored?}`` of every run whose id is known (its rate is tuned), and
-    ``{(notebook, cell key, seed): False}`` for the others."""
+    ``ids``, when given, receives ``{run id: the store folder holding it, or False}`` of every run whose id is known
+    (its rate is tuned), and ``{(notebook, cell key, seed): False}`` for the others."""
     profile = regime.profile
     ids = {} if ids is None else ids
     out = {}
@@ -111,15 +111,17 @@ def stored_cells(regime: Regime, notebook: str, ids: dict | None = None) -> dict
             ids.update({(notebook, key, c.seed): False for c in configs})
             continue
         rids = [config_id(c.replace(lr=lr)) for c in configs]
-        found = [rid for rid in rids if find(rid) is not None]
-        ids.update({rid: rid in found for rid in rids})
+        where = {rid: find(rid) for rid in rids}
+        found = [rid for rid in rids if where[rid] is not None]
+        ids.update({rid: where[rid] or False for rid in rids})  # the folder holding it: borrowed or not
         out[key] = [RunRecord.load(rid) for rid in rids] if len(found) == len(rids) else Absent(len(found), len(rids))
     return out
 
 
 def regime_verdicts(regime: Regime, keep=None) -> tuple[dict, dict]:
     """Every comparison of the regime's notebooks (the claims ``keep(claim)`` accepts), once: ``{claim id: (claim,
-    Verdict, Absent or None)}``, and the runs ``{"found", "planned"}`` of the regime's notebooks."""
+    Verdict, Absent or None)}``, and the runs ``{"found", "planned", "borrowed"}`` of the regime's notebooks
+    (borrowed: found in the store of another regime it shares runs with)."""
     prof = get_profile(regime.profile)
     notebooks = prof.notebooks or suite.NOTEBOOKS
     out, runs = {}, {}
@@ -132,7 +134,9 @@ def regime_verdicts(regime: Regime, keep=None) -> tuple[dict, dict]:
             for claim in kept:  # one entry per comparison: a repeat in a later notebook only where the first is not
                 if claim.id not in out or (out[claim.id][0].repeat and not claim.repeat):
                     out[claim.id] = (claim, _judge(claim, cells, present, context))
-    return out, {"found": sum(runs.values()), "planned": len(runs)}
+    own = regime.stores()[0].resolve()
+    borrowed = sum(1 for v in runs.values() if v and Path(v).resolve() != own)
+    return out, {"found": sum(bool(v) for v in runs.values()), "planned": len(runs), "borrowed": borrowed}
 
 
 def _needs(claim: Claim, cells: dict) -> list[str]:
@@ -281,7 +285,8 @@ def headline_lines(results_dir: Path, regimes=REGIMES) -> list[str]:
     tables, floors = curve_tables(regimes)
     for regime in regimes:
         c = counts[regime.name]
-        lines.append(f"| {regime.name} | {regime.what} | {c['found']} of {c['planned']} | "
+        lent = f" ({c['borrowed']} borrowed from {', '.join(regime.also)})" if c["borrowed"] else ""
+        lines.append(f"| {regime.name} | {regime.what} | {c['found']} of {c['planned']}{lent} | "
                      f"{_l2_cells(regime, floors)} |")
     if tables:
         ax = budget_plot(tables, floors, title="L2 on 300W common, inter-ocular: NME against training images")

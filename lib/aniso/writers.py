@@ -37,7 +37,9 @@ def _flat(df: pd.DataFrame, index: bool) -> pd.DataFrame:
 
 def markdown_table(df: pd.DataFrame, index: bool = True) -> str:
     """A GitHub-flavoured Markdown table (pandas + tabulate); a MultiIndex gives one column per level."""
-    return _flat(df, index).to_markdown(index=False, floatfmt=".4g", missingval="-") + "\n"
+    flat = _flat(df, index)
+    flat = flat.astype(object).where(flat.notna(), None)  # tabulate writes missingval for None, "nan" for NaN
+    return flat.to_markdown(index=False, floatfmt=".4g", missingval="-") + "\n"
 
 
 def latex_table(df: pd.DataFrame, caption: str = "", index: bool = True) -> str:

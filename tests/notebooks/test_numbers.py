@@ -125,8 +125,11 @@ def test_ab_sweep(store):
     for a, row in t.iterrows():
         for col, value in row.items():
             b = float(col.split("=")[1])
-            rec = recs[suite.cell_key("300w", "anisotropic", a=float(a), b=b, **suite.study_settings(PROFILE))]
-            assert value == pytest.approx(expected(rec, "full", "inter_pupil"), abs=1e-6)
+            key = suite.cell_key("300w", "anisotropic", a=float(a), b=b, **suite.study_settings(PROFILE))
+            if a < b:  # the grid has a >= b only: the table leaves those pairs empty
+                assert np.isnan(value) and key not in recs
+                continue
+            assert value == pytest.approx(expected(recs[key], "full", "inter_pupil"), abs=1e-6)
 
 
 def test_every_section_judges_its_claims(store):
