@@ -318,7 +318,7 @@ def budget_plot(tables: dict, floors: dict | None = None, title: str = ""):
                    label="label-noise floor" + ("" if len(by_value) == 1 else f" ({', '.join(names)})"))
     for a_, what in ((ax, "against the labels"), (ax_t, "against the noise-free truth")):
         _budget_axes(a_, what)
-    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(1.0, -0.14), ncol=2)  # below: clear of the curves
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=7, loc="outside lower center", ncol=2)  # clear of the curves
     fig.suptitle(title, fontsize=9)
     return ax
 
