@@ -18,7 +18,7 @@ def test_every_claim_names_cells_its_notebook_runs(profile):
         for c in claims.claims_for(nb, profile):
             needed = [k for k in (c.a, c.b, c.a2, c.b2, *c.cells) if k]
             assert all(k in cells for k in needed), (profile, c.id, [k for k in needed if k not in cells])
-            assert c.kind in ("better", "failures", "equivalent", "epoch1", "epochs_to", "curve_area", "spread",
+            assert c.kind in ("better", "failures", "auc", "equivalent", "epoch1", "epochs_to", "curve_area", "spread",
                               "gain_grows", "best_b", "best_of", "geometry")
 
 
@@ -178,6 +178,18 @@ def test_the_area_under_the_validation_curve_decides_with_three_seeds():
     assert v.status == "reproduced" and v.stats["paired"] and "averaged over epochs 1-2" in v.numbers
     assert v.stats["effect"] == pytest.approx(100 * (0.03 + 0.002 / 3) / 2, abs=1e-9)  # epoch 2 is 0.05 on both
     assert judging.judge(c, {"A": recs["B"], "B": recs["A"]}).status == "contradicted"
+
+
+def test_auc_is_one_number_per_run_and_higher_is_better():
+    paper = claims.PaperNumbers(58.95, 57.19, "% AUC", "Table 3", higher_is_better=True)
+    c = claims.Claim("C1.40", "table3", "A has a higher AUC", "auc", a="A", b="B", subset="full", norm="inter_pupil",
+                     threshold=0.10, paper=paper)
+    low, high = cell(0.01), cell(0.014, stream=1)  # NMEs of 1% and more: AUC needs them non-negative
+    v = judging.judge(c, {"A": low, "B": high})
+    assert v.status == "reproduced" and v.stats["mean_a"] > v.stats["mean_b"] and v.stats["effect"] > 0
+    assert v.stats["effect"] == pytest.approx(v.stats["mean_a"] - v.stats["mean_b"])
+    assert v.stats["paper_relative"] == pytest.approx((58.95 - 57.19) / 57.19)
+    assert judging.judge(c, {"A": high, "B": low}).status == "contradicted"
 
 
 def test_geometry_reads_the_ratio_interval():

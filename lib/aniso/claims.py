@@ -8,6 +8,7 @@ or the noise-free truth of the synthetic benchmark) and its kind:
 * ``better``: A has lower NME than B (:func:`aniso.stats.compare`);
 * ``failures``: A fails less often (NME above ``threshold``), compared as the
   per-image failure indicator in percent;
+* ``auc``: A's area under the CED up to ``threshold`` is larger, one AUC per run (percent), seed for seed;
 * ``equivalent``: A and B differ by less than ``margin`` times B's NME;
 * ``epoch1``: A's validation NME after the first epoch is lower;
 * ``epochs_to``: A reaches the notebook's target NME in fewer epochs;
@@ -79,21 +80,25 @@ class PaperNumbers:
     b: float
     unit: str
     source: str
+    #: The measure improves upwards (AUC); NME and failure rates improve downwards.
+    higher_is_better: bool = False
 
     @property
     def relative_gain(self) -> float:
-        """B's excess over A as a share of B (0.067: A is 6.7% lower): what the suite scales to its own B."""
-        return (self.b - self.a) / self.b
+        """A's advantage over B as a share of B (0.067: A is 6.7% better): what the suite scales to its own B."""
+        return ((self.a - self.b) if self.higher_is_better else (self.b - self.a)) / self.b
 
 
-def _paper(table: int, block: str, column: str, a: str, b: str, unit: str = "% NME") -> PaperNumbers | None:
-    """The paper's numbers of methods ``a`` and ``b`` in one column of one table (:func:`aniso.paper.paper_value`);
-    ``None`` where the paper prints no number for one of them."""
+def _paper(table: int, block: str, column: str, a: str, b: str, unit: str = "% NME",
+           scale: float = 1.0) -> PaperNumbers | None:
+    """The paper's numbers of methods ``a`` and ``b`` in one column of one table (:func:`aniso.paper.paper_value`),
+    times ``scale`` (Table 3 prints its AUC on a 0-1 scale); ``None`` where the paper prints no number for one."""
     try:
-        va, vb = paper_value(table, block, a, column)[0], paper_value(table, block, b, column)[0]
+        va, vb = (scale * paper_value(table, block, m, column)[0] for m in (a, b))
     except KeyError:
         return None
-    return PaperNumbers(va, vb, unit, f"Table {table}, {block.replace('_', '-')} {column}: {a} {va:g} vs {b} {vb:g}")
+    return PaperNumbers(va, vb, unit, f"Table {table}, {block.replace('_', '-')} {column}: {a} {va:g} vs {b} {vb:g}",
+                        higher_is_better=unit.endswith("AUC"))
 
 
 def _table6(ds: str, loss: str, base: str) -> PaperNumbers:
@@ -160,6 +165,15 @@ def _c1() -> list[Claim]:
                   kind="failures", a=aniso("300w"), b=_k("300w", "adaptive_wing"), subset="private",
                   norm="inter_ocular", threshold=0.10,
                   paper=_paper(5, "at10", "fr", "Anisotropic*", "AWing*", unit="% failures"))]
+    rows += [dict(notebook=nb, text=f"Anisotropic has a higher AUC@{t:.0%} than AWing on {where}", kind="auc",
+                  a=aniso(ds), b=_k(ds, "adaptive_wing"), subset=s, norm="inter_ocular", threshold=t, paper=paper)
+             for nb, ds, s, t, where, paper in (
+                 ("table3", "wflw", "test", 0.10, "WFLW test",
+                  _paper(3, "auc10", "test", "Anisotropic", _PUBLISHED["adaptive_wing"], "% AUC", scale=100.0)),
+                 ("table5", "300w", "private", 0.08, "the 300W private set",
+                  _paper(5, "at8", "auc", "Anisotropic*", "AWing*", "% AUC")),
+                 ("table5", "300w", "private", 0.10, "the 300W private set",
+                  _paper(5, "at10", "auc", "Anisotropic*", "AWing*", "% AUC")))]
     return _numbered("C1", rows)
 
 
@@ -292,7 +306,8 @@ def comparison_key(claim: Claim) -> tuple:
     subset = claim.subset or (spec.primary[0] if spec else "")
     norm = claim.norm or (spec.primary[1] if spec else "")
     return (claim.kind, claim.a, claim.b, claim.a2, claim.b2, claim.cells, subset, norm, claim.against,
-            claim.threshold if claim.kind == "failures" else None, claim.margin if claim.kind == "equivalent" else None)
+            claim.threshold if claim.kind in ("failures", "auc") else None,
+            claim.margin if claim.kind == "equivalent" else None)
 
 
 def _one_id_per_comparison(claims: list[Claim]) -> list[Claim]:

@@ -222,6 +222,13 @@ def _face_panel(ax, mean, scheme: Scheme, covs, scale: float, title: str, fontsi
     ax.set_yticks([])
 
 
+def _scale_bar(ax, mean: np.ndarray, length: float = 0.1) -> None:
+    """A bar of ``length`` inter-ocular distances under the face (the normalised frame's unit is the IOD)."""
+    x0, y = float(mean[:, 0].min()), float(mean[:, 1].max()) + 0.12
+    ax.plot([x0, x0 + length], [y, y], color="k", lw=2)
+    ax.text(x0 + length + 0.03, y, f"{length:g} IOD", va="center", fontsize=6)
+
+
 def ellipse_grid(geometry: dict, a: float, b: float):
     """Figure 1: one row per data set, one column per kind of covariance (see
     :func:`aniso.figure_data.error_geometry`)."""
@@ -233,7 +240,10 @@ def ellipse_grid(geometry: dict, a: float, b: float):
         for ax, (key, title) in zip(row, cols):
             covs = g.get(key)
             scale = ref / _mean_sd(covs) if covs is not None and key in ("assumed", "learned") else 1.0
-            _face_panel(ax, g["mean"], g["scheme"], covs, scale, f"{ds}: {title}", fontsize=7)
+            said = f"{ds}: {title}" + (" (ellipses resized to the observed)" if scale != 1.0 else "")
+            _face_panel(ax, g["mean"], g["scheme"], covs, scale, said, fontsize=7)
+            if scale == 1.0:
+                _scale_bar(ax, g["mean"])
     shape_key(fig, "error ellipse: 1 std (units: inter-ocular distance)")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
@@ -261,7 +271,7 @@ def gain_curves(gains):
                     ax.errorbar([x], part["gain"], yerr=[part["gain"] - part["ci_low"], part["ci_high"] - part["gain"]],
                                 marker="o", capsize=3, label=loss, color=colours[loss])
             if len(levels) == 1:
-                ax.set_xticks(range(len(colours)), [])
+                ax.set_xticks(range(len(colours)), list(colours), rotation=30, ha="right", fontsize=7)
                 ax.set_xlim(-0.6, len(colours) - 0.4)
             ax.axhline(0, color="k", lw=0.8)
             ax.set_title(f"{opt}, NME against the {ref}", fontsize=9)

@@ -14,7 +14,8 @@ from .verdicts import GROUPS
 __all__ = ["distinct", "paper_rows", "bottom_line", "own_rows", "UNITS"]
 
 #: What a claim kind's effect is measured in.
-UNITS = {"better": "points of NME", "failures": "points of failure rate", "equivalent": "points of NME",
+UNITS = {"better": "points of NME", "failures": "points of failure rate", "auc": "points of AUC",
+         "equivalent": "points of NME",
          "epoch1": "points of validation NME", "epochs_to": "epochs", "curve_area": "points of validation NME",
          "spread": "points of mean abs. deviation",
          "gain_grows": "points of NME", "best_b": "points of NME", "best_of": "points of NME",

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import replication, stats
+from . import metrics, replication, stats
 from .claims import Claim, cells_of, claims_for
 from .data import dataset_spec
 from .writers import write_section
@@ -93,7 +93,7 @@ def _verdict(claim: Claim, result: stats.Result, note: str, mean_a=None, mean_b=
               runs_b=result.n_b, paired=result.paired, test=result.test, mean_a=mean_a, mean_b=mean_b,
               against=claim.against)
     numbers = f"{means}{result.evidence}; {note}"
-    if claim.paper is not None and mean_b is not None and claim.kind in ("better", "failures"):
+    if claim.paper is not None and mean_b is not None and claim.kind in ("better", "failures", "auc"):
         st.update(_paper_stats(claim, st))
         numbers += f"; {paper_sentence(st)}"
     return Verdict(claim.text, result.status, numbers, claim.id, claim.headline, st)
@@ -141,6 +141,17 @@ def _judge_better(claim: Claim, ra, rb) -> Verdict:
     paired, note = _pairing(ra, rb)
     res = stats.compare(a, b, paired=paired)
     return _verdict(claim, res, note, float(a.mean()), float(b.mean()))
+
+
+def _judge_auc(claim: Claim, ra, rb) -> Verdict:
+    """One AUC (percent, up to the claim's threshold) per run, compared seed for seed; higher is better, so the
+    effect is A's AUC minus B's."""
+    subset, norm = _subset_norm(claim, ra)
+    a, b = (np.array([[100 * float(metrics.auc(r.nmes(subset, norm, claim.against), claim.threshold))] for r in rs])
+            for rs in (ra, rb))
+    paired, note = _pairing(ra, rb)
+    res = stats.compare(-a, -b, paired=paired)  # "A lower" on the negated AUCs: A's AUC higher
+    return _verdict(claim, res, f"AUC@{claim.threshold:g} per run; {note}", float(a.mean()), float(b.mean()))
 
 
 def _judge_equivalent(claim: Claim, ra, rb) -> Verdict:
@@ -288,6 +299,8 @@ def _judge(claim: Claim, recs: dict, context: dict, needed: list) -> Verdict | N
         return None
     if claim.kind in ("better", "failures"):
         return _judge_better(claim, recs[claim.a], recs[claim.b])
+    if claim.kind == "auc":
+        return _judge_auc(claim, recs[claim.a], recs[claim.b])
     if claim.kind == "equivalent":
         return _judge_equivalent(claim, recs[claim.a], recs[claim.b])
     if claim.kind in ("epoch1", "epochs_to", "curve_area", "spread"):
