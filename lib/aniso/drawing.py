@@ -240,7 +240,8 @@ def ellipse_grid(geometry: dict, a: float, b: float):
         for ax, (key, title) in zip(row, cols):
             covs = g.get(key)
             scale = ref / _mean_sd(covs) if covs is not None and key in ("assumed", "learned") else 1.0
-            said = f"{ds}: {title}" + (" (ellipses resized to the observed)" if scale != 1.0 else "")
+            resized = scale != 1.0 and "rescaled" not in title
+            said = f"{ds}: {title}" + ("\n(resized to the observed mean size)" if resized else "")
             _face_panel(ax, g["mean"], g["scheme"], covs, scale, said, fontsize=7)
             if scale == 1.0:
                 _scale_bar(ax, g["mean"])
