@@ -9,7 +9,7 @@ procedure over the paper's directional tests is the headline's multiplicity cont
 from __future__ import annotations
 
 from . import replication
-from .verdicts import GROUPS
+from .verdicts import GROUPS, counts
 
 __all__ = ["distinct", "paper_rows", "bottom_line", "own_rows", "UNITS"]
 
@@ -38,8 +38,8 @@ def _is_papers(v: dict) -> bool:
 
 
 def _counted(v: dict) -> bool:
-    """A verdict the counts and Holm's family include: judged, and not shown "at this budget" only."""
-    return v["status"] != "no verdict" and not v.get("stats", {}).get("at_budget")
+    """A stored verdict the counts and Holm's family include (:func:`aniso.verdicts.counts`)."""
+    return counts(v["status"], v.get("stats", {}))
 
 
 def _two_sided(st: dict) -> float | None:

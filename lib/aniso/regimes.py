@@ -20,12 +20,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from . import judging, replication, suite
 from .claims import Claim, cells_of, claims_for
 from .runs import config_id, get_profile, make_config
 from .runs.store import REPO_ROOT, RunRecord, find, use_store
-from .verdicts import Verdict
+from .verdicts import Verdict, counts
 
 __all__ = ["Regime", "REGIMES", "Absent", "reading", "stored_cells", "regime_verdicts", "compare", "headline_lines",
            "regime_report", "curve_tables"]
@@ -168,7 +167,7 @@ def _judge(claim: Claim, cells: dict, present: dict, context: dict):
 
 
 def _judged(v) -> bool:
-    return isinstance(v, Verdict) and v.status != "no verdict" and not v.stats.get("at_budget")
+    return isinstance(v, Verdict) and counts(v.status, v.stats)
 
 
 def across(cells: dict) -> tuple[str, list[dict]]:

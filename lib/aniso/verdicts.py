@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Verdict", "STATUSES", "GROUPS"]
+__all__ = ["Verdict", "STATUSES", "GROUPS", "counts"]
 
 STATUSES = ("reproduced", "contradicted", "inconclusive", "no verdict")
 
@@ -27,6 +27,12 @@ GROUPS = {
     "M": "when the anisotropic loss helps: label noise x optimiser (beyond the paper)",
     "F": "the anisotropic family and user losses (beyond the paper)",
 }
+
+
+def counts(status: str, stats: dict) -> bool:
+    """Whether a verdict counts as its claim judged: an arm trained (not "no verdict") and it is not shown only "at
+    this budget" (a backbone off its plateau). Counts, Holm's family and the regime comparison use this rule."""
+    return status != "no verdict" and not stats.get("at_budget")
 
 
 @dataclass
