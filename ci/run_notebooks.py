@@ -35,6 +35,7 @@ import papermill
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lib"))
 from aniso.files import atomic_write  # noqa: E402
+from aniso.runs.profiles import PROFILES, committed_stores  # noqa: E402
 from aniso.suite import NOTEBOOKS  # noqa: E402
 
 # What a saved notebook keeps of its stderr: progress bars (tqdm redraws a line with carriage returns and
@@ -44,8 +45,11 @@ _BAR = re.compile(r"\d+%\||\d+/\d+ \[|it/s\]|s/it\]|IProgress not found|from \.a
 
 
 def notebooks(selected: list[str] | None) -> list[Path]:
+    """The notebooks ``selected``; by default the suite's (:data:`aniso.suite.NOTEBOOKS`) and any user notebook,
+    but not one that a profile names as its own (the calibration's): that one runs with its profile."""
     found = {p.stem: p for p in sorted((REPO / "notebooks").glob("*.ipynb"))}
-    names = [n for n in NOTEBOOKS if n in found] + sorted(set(found) - set(NOTEBOOKS))
+    claimed = {n for p in PROFILES.values() for n in p.notebooks} - set(NOTEBOOKS)
+    names = [n for n in NOTEBOOKS if n in found] + sorted(set(found) - set(NOTEBOOKS) - claimed)
     if selected:
         missing = sorted(set(selected) - set(found))
         if missing:
@@ -199,10 +203,12 @@ def main(argv=None) -> int:
     nbs = notebooks(args.only if args.only is not None else list(get_profile(args.profile).notebooks) or None)
     declared = check_params(nbs, args.param)
     store = out / "runs"
-    committed = REPO / "results" / "runs"
+    # a run stored in any committed store is found, not trained again (the calibration's reference candidate is
+    # the default and long stores' own)
+    also = [str(REPO / s) for s in committed_stores() if (REPO / s).resolve() != store]
     env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg",
                GOMP_SPINCOUNT=os.environ.get("GOMP_SPINCOUNT", "1000"), ANISO_RUNS_DIR=str(store),
-               ANISO_READ_RUNS=str(committed) if store != committed else "")
+               ANISO_READ_RUNS=os.pathsep.join(also))
     before = _stored_runs(store)
     t_all = time.time()
     timings: dict = {}

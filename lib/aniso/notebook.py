@@ -23,6 +23,7 @@ from pathlib import Path
 
 from . import suite
 from .runs import RunRecord, get_profile, use_store
+from .runs.profiles import committed_stores
 from .runs.store import REPO_ROOT
 
 __all__ = ["check_parameters", "declared_names", "plan_arguments", "start", "Session"]
@@ -42,7 +43,8 @@ def declared_names(source: str) -> list[str]:
 # The parameters the notebooks declare, for a kernel that keeps no input history (nbval runs cells without it):
 # then the declared cell cannot be read back, and these names are taken from the namespace instead.
 _KNOWN = ("profile", "runs", "epochs", "device", "seed", "results_dir", "progress", "data_root_300w", "data_root_wflw",
-          "data_root_aflw", "extra_losses", "a", "b", "a_values", "b_values", "archs", "show_epochs", "target_nme")
+          "data_root_aflw", "extra_losses", "a", "b", "a_values", "b_values", "archs", "show_epochs", "target_nme",
+          "candidates", "baselines", "stage2_profile", "check_profile")
 
 
 def check_parameters(namespace: dict) -> dict:
@@ -90,7 +92,7 @@ class Session:
 
 
 _RUN_PARAMS = ("runs", "seed", "epochs", "device")
-_CELL_PARAMS = ("extra_losses", "a_values", "b_values", "archs")
+_CELL_PARAMS = ("extra_losses", "a_values", "b_values", "archs", "candidates", "baselines")
 
 
 def _as_list(name: str, value):
@@ -138,9 +140,9 @@ def start(notebook: str, params: dict) -> Session:
     get_profile(profile)
     results = Path(params.get("results_dir", "scratch"))
     results = results if results.is_absolute() else REPO_ROOT / results
-    committed = REPO_ROOT / "results" / "runs"
-    if "ANISO_RUNS_DIR" not in os.environ:
-        use_store(results / "runs", also_read=[committed] if results / "runs" != committed else [])
+    if "ANISO_RUNS_DIR" not in os.environ:  # a run stored in any committed store is found, not trained again
+        use_store(results / "runs", also_read=[REPO_ROOT / s for s in committed_stores()
+                                               if REPO_ROOT / s != results / "runs"])
     cells = suite.notebook_cells(notebook, profile, **{k: args[k] for k in _CELL_PARAMS if k in args})
     records = suite.records(notebook, progress=params.get("progress", True), **args)
     datasets = sorted({c.dataset for c in cells.values()})

@@ -25,6 +25,7 @@ from .data import dataset_spec
 from .runs import RunConfig, RunRecord, get_profile, make_config, prepare_data, profile_runs, run_many, tuned_config
 from .runs.config import with_loss_defaults
 from .runs.data import check_root
+from .synthetic.noise import ERROR_MODELS
 from .topology import get_scheme
 
 __all__ = ["NOTEBOOKS", "PAPER_LOSSES", "FAMILY", "SHOWN_LOSSES", "LOSS_LABELS", "ABLATION", "Cell", "cell_key",
@@ -160,8 +161,26 @@ def _arch_cells(profile: str, archs) -> dict[str, Cell]:
     return {c.key: c for c in cells}
 
 
+#: The baselines whose behaviour on real faces is known (the positive controls of the calibration).
+BASELINES = ("l2", "l1", "smooth_l1", "wing", "adaptive_wing")
+
+
+def _calibration_cells(profile: str, candidates, baselines) -> dict[str, Cell]:
+    """The baselines (never the paper's loss) on each candidate annotation-error model and each data set the
+    profile covers."""
+    cells = [Cell(ds, loss, {"synth_errors": m}, f"{loss_label(loss)}, {m}") for m in (candidates or ERROR_MODELS)
+             for ds in get_profile(profile).datasets for loss in (baselines or BASELINES)]
+    unknown = sorted({c.settings["synth_errors"] for c in cells} - set(ERROR_MODELS))
+    if unknown:
+        raise ValueError(f"unknown candidate error model(s) {unknown}: expected some of {list(ERROR_MODELS)}")
+    wrong = sorted({c.loss for c in cells} - set(BASELINES))
+    if wrong:
+        raise ValueError(f"the calibration trains the baselines only {BASELINES}, not {wrong}")
+    return {c.key: c for c in cells}
+
+
 def notebook_cells(notebook: str, profile: str, extra_losses=(), a_values=None, b_values=None,
-                   archs=None) -> dict[str, Cell]:
+                   archs=None, candidates=None, baselines=None) -> dict[str, Cell]:
     """The cells a notebook draws, by key."""
     if notebook in ("table1", "table5", "table2", "table3"):  # each shows (and judges) three losses, on one data set
         ds = {"table1": "300w", "table5": "300w", "table2": "aflw", "table3": "wflw"}[notebook]
@@ -184,7 +203,9 @@ def notebook_cells(notebook: str, profile: str, extra_losses=(), a_values=None, 
         return _mechanism_cells(profile, extra_losses)
     if notebook == "synthetic_benchmark":
         return {}
-    raise ValueError(f"unknown notebook {notebook!r}: expected one of {', '.join(NOTEBOOKS)}")
+    if notebook == "calibration":
+        return _calibration_cells(profile, candidates, baselines)
+    raise ValueError(f"unknown notebook {notebook!r}: expected one of {', '.join(NOTEBOOKS)} or calibration")
 
 
 def seeds(profile: str, runs: int | None = None, seed: int = 0) -> list[int]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from .. import checks, losses, models
 from ..data import DATASET_NAMES, dataset_spec
 from ..data.pipeline import AUGMENTATIONS
+from ..synthetic.noise import ERROR_MODELS
 from ..topology import get_scheme
 
 __all__ = ["RunConfig", "STORE_VERSION", "BALANCING", "TARGETS", "SCHEDULES", "OPTIMIZERS", "PRECISIONS",
@@ -41,8 +42,11 @@ class RunConfig:
     """Everything one run depends on. Units: pixels for sizes, epochs for time.
 
     Data: ``root=None`` selects the synthetic benchmark, generated once per
-    ``(dataset, synth_seed, synth_scale, synth_image_size, synth_noise)`` into
-    the cache; ``synth_noise`` multiplies its along-contour label noise.
+    ``(dataset, synth_seed, synth_scale, synth_image_size, synth_noise, synth_errors)``
+    into the cache; ``synth_noise`` multiplies its along-contour label noise;
+    ``synth_errors`` names its annotation-error model
+    (:data:`aniso.synthetic.noise.ERROR_MODELS`; ``"N0"``, today's independent
+    errors, is left out of the run's id, so the stores made before it stay valid).
     ``val_fraction`` of the training faces (drawn with ``split_seed``) is held
     out as the validation split: it never trains, it gives the per-epoch
     curve and it is what learning-rate tuning looks at. ``evaluate="test"``
@@ -68,6 +72,7 @@ class RunConfig:
     synth_seed: int = 0
     synth_image_size: int = 128
     synth_noise: float = 1.0
+    synth_errors: str = "N0"
     val_fraction: float = 0.1
     split_seed: int = 0
     evaluate: str = "test"
@@ -126,6 +131,7 @@ def check_config(c: RunConfig) -> None:
         checks.positive_number(_WHAT, name, getattr(c, name))
     checks.non_negative(_WHAT, "weight_decay", c.weight_decay)
     checks.non_negative(_WHAT, "synth_noise", c.synth_noise)
+    checks.one_of(_WHAT, "synth_errors", c.synth_errors, ERROR_MODELS)
     checks.fraction(_WHAT, "val_fraction", c.val_fraction)
     if c.device not in ("auto", "cpu", "cuda") and not str(c.device).startswith("cuda:"):
         raise checks.invalid(_WHAT, "device", c.device, "'auto', 'cpu', 'cuda' or 'cuda:N'")
@@ -179,10 +185,12 @@ def resolve_precision(precision: str, device: str) -> str:
 def config_id(config: RunConfig) -> str:
     """The run's key in the store: a hash of the settings that change its numbers.
 
-    Left out: ``threads`` on CUDA. Added: the device type, the resolved precision,
+    Left out: ``threads`` on CUDA, ``synth_errors`` at its default. Added: the device type, the resolved precision,
     the store version and, for a user loss, a hash of its module's source.
     """
     d = config.to_dict()
+    if d["synth_errors"] == RunConfig.synth_errors:  # today's benchmark: the ids made before the option stay valid
+        d.pop("synth_errors")
     device = resolve_device(config.device).split(":")[0]
     d["device"] = device
     d["precision"] = resolve_precision(config.precision, device)

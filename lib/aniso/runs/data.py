@@ -36,6 +36,8 @@ def synthetic_root(config: RunConfig) -> Path:
 
     name = (f"{config.dataset}-g{GENERATOR_VERSION}-seed{config.synth_seed}-scale{config.synth_scale:g}"
             f"-px{config.synth_image_size}-noise{config.synth_noise:g}")
+    if config.synth_errors != RunConfig.synth_errors:
+        name += f"-errors{config.synth_errors}"
     return cache_dir() / "synthetic" / name
 
 
@@ -50,6 +52,7 @@ def prepare_data(config: RunConfig, progress: bool = True) -> Path:
         return Path(config.root)
     from ..data.truth import TRUTH_FILE
     from ..synthetic import generate
+    from ..synthetic.noise import error_model
 
     root = synthetic_root(config)
     if (root / TRUTH_FILE).exists():
@@ -66,6 +69,7 @@ def prepare_data(config: RunConfig, progress: bool = True) -> Path:
             # every core draws faces: the tree does not depend on how many
             generate(config.dataset, root, seed=config.synth_seed, scale=config.synth_scale,
                      image_size=config.synth_image_size, progress=progress, noise_scale=config.synth_noise,
+                     noise=error_model(config.synth_errors),
                      workers=os.cpu_count() or 1)
     return root
 

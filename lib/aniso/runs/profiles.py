@@ -133,6 +133,15 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+# The calibration of the synthetic benchmark's annotation error (docs/CALIBRATION.md): its first stage is the
+# default regime's protocol, so its reference candidate's runs (N0) are the default store's own.
+PROFILES["calibration"] = dataclasses.replace(
+    PROFILES["default"], name="calibration", notebooks=("calibration",), folder="results-calibration",
+    description=("the annotation-error calibration (docs/CALIBRATION.md): the five baselines on every candidate "
+                 "error model, stage 1 at the default regime's protocol, stage 2 at the long one's, the check at "
+                 "the converged one's"))
+
+
 def get_profile(name: str) -> Profile:
     """The profile ``name``; a clear error naming the known ones otherwise."""
     checks.one_of("profile", "profile", name, PROFILES)

@@ -13,7 +13,8 @@ that the chosen rate ends with a worse neighbour on both sides (*bracketed*); a 
 never tried. A result that is not bracketed within those steps says so, and the report shows it.
 
 Tuning runs on the profile's tuning data set (300W) with the profile's defaults and the tuning's own settings,
-the loss (and its parameters), the optimiser and the backbone of the run being tuned, and the same device,
+the loss (and its parameters), the optimiser, the backbone and the annotation-error model of the run being tuned
+(each error model is a benchmark of its own), and the same device,
 precision and threads. Its result serves every variant of that loss, optimiser and backbone (other data sets,
 balancing, targets, label-noise levels): the budget stays the same for every loss, which is what makes the
 comparison fair, and the report says so.
@@ -101,7 +102,8 @@ def tuning_problem(config: RunConfig, profile: str) -> Problem:
     """The search that serves ``config``'s loss, optimiser and backbone (validation only)."""
     tuning = _tuning(profile)
     base = make_config(profile, dataset=TUNING_DATASET, loss=config.loss, loss_params=config.loss_params,
-                       optimizer=config.optimizer, arch=config.arch, device=config.device, precision=config.precision,
+                       optimizer=config.optimizer, arch=config.arch, synth_errors=config.synth_errors,
+                       device=config.device, precision=config.precision,
                        threads=config.threads, evaluate="val", epochs=tuning.epochs_for(config.optimizer),
                        seed=tuning.seed, **tuning.settings)
     return Problem(base, tuple(float(x) for x in tuning.grids[config.optimizer]), int(tuning.extend))

@@ -30,11 +30,12 @@ from .attributes import (
 )
 from .difficulty import DIFFICULTIES, Difficulty
 from .face import FaceModel, FaceParams, ProjectedFace, default_model
+from .face.curves import JAW_STEP
 from .noise import NoiseConfig, annotation_noise
 from .pose import bulk_pose, hard_pose
 from .render import Appearance, Occluder, occluder_mask, render
 
-__all__ = ["MIN_EYE_FRACTION", "FaceSample", "eye_fractions", "sample_face"]
+__all__ = ["MIN_EYE_FRACTION", "FaceSample", "eye_fractions", "guessed", "sample_face"]
 
 #: Smallest inter-ocular and inter-pupil distance of a generated face, as a
 #: fraction of sqrt(w * h) of its landmark box (module docstring). Measured on
@@ -170,6 +171,18 @@ def _occluder_over(g: np.random.Generator, face: ProjectedFace, clean: np.ndarra
     return occ
 
 
+def guessed(face: ProjectedFace, scheme_name: str, covered: np.ndarray) -> np.ndarray:
+    """(N,) bool: the points an annotator must guess: under the occluder, or hidden by the head's own turn (AFLW's
+    self-occluded points; a 300W or WFLW jaw point whose place on the face has turned out of sight, annotated on
+    the silhouette)."""
+    hidden = np.asarray(covered, dtype=bool).copy()
+    if scheme_name == "aflw":
+        return hidden | ~face.visibility.visible19
+    jaw = face.visibility.jaw_hidden[:: JAW_STEP if scheme_name == "300w" else JAW_STEP // 2]
+    hidden[: len(jaw)] |= jaw
+    return hidden
+
+
 def sample_face(
     scheme_name: str,
     difficulty: Difficulty | str,
@@ -217,7 +230,7 @@ def sample_face(
         visible &= face.visibility.visible19
     flags = wflw_flags(params, app, int(covered.sum()), n, face.iod_px)
 
-    noisy = annotation_noise(clean, scheme_name, face.iod_px, noise, g_noise)
+    noisy = annotation_noise(clean, scheme_name, face.iod_px, noise, g_noise, hidden=guessed(face, scheme_name, covered))
     noisy = np.round(np.clip(noisy, 0.0, image_size - 1.0), 3)
     return FaceSample(image=result.image, clean=clean, noisy=noisy,
                       pose=np.array([params.yaw, params.pitch, params.roll]), flags=flags, visible=visible,
