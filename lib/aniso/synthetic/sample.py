@@ -230,7 +230,8 @@ def sample_face(
         visible &= face.visibility.visible19
     flags = wflw_flags(params, app, int(covered.sum()), n, face.iod_px)
 
-    noisy = annotation_noise(clean, scheme_name, face.iod_px, noise, g_noise, hidden=guessed(face, scheme_name, covered))
+    hidden = guessed(face, scheme_name, covered)
+    noisy = annotation_noise(clean, scheme_name, face.iod_px, noise, g_noise, hidden=hidden)
     noisy = np.round(np.clip(noisy, 0.0, image_size - 1.0), 3)
     return FaceSample(image=result.image, clean=clean, noisy=noisy,
                       pose=np.array([params.yaw, params.pitch, params.roll]), flags=flags, visible=visible,
