@@ -89,6 +89,9 @@ def build_report(results_dir: str | Path) -> Path:
             "Outcomes: **reproduced** (significant in the claimed direction), **contradicted** (significant the other "
             "way), **inconclusive** (neither; the detectable effect says how large a difference the runs could have "
             "seen). The rules are in the section *How claims are judged* below.", "",
+            "## Positive controls: do the baselines behave as on real faces?", "",
+            headline.control_line(headline.control_verdicts(sections)), "",
+            *headline.control_rows(headline.control_verdicts(sections)), "",
             "## Headline: the paper's claims", "", *headline.bottom_line(sections), "",
             "Each of the paper's claims judged here, once per comparison (other ids of the same comparison in "
             "parentheses). *The paper*: its numbers for the two sides; *ours*: the same means here; *effect*: B minus "
