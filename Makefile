@@ -9,7 +9,7 @@ PROFILE ?= default
 # not collapse, an idle one keeps its speed.
 export GOMP_SPINCOUNT := 1000
 
-.PHONY: reproduce reproduce-long report-gpu report test lint verify unit notebooks-smoke bench lab lock clean-cache
+.PHONY: reproduce reproduce-long calibrate report-gpu report test lint verify unit notebooks-smoke bench lab lock clean-cache
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ reproduce: $(STAMP)
 reproduce-long: $(STAMP)
 	$(PY) ci/run_notebooks.py --profile long --out results-long
 
+# The calibration of the synthetic benchmark's annotation error (docs/CALIBRATION.md) into results-calibration/:
+# the five baselines on every candidate error model (stage 1), the two best at the long regime's protocol (stage 2),
+# the chosen one's L1 and L2 at the converged profile's (on the CPU when no GPU is lent: hours).
+calibrate: $(STAMP)
+	$(PY) ci/run_notebooks.py --profile calibration --out results-calibration
+
 # The converged regime's report (results-gpu/REPORT.md) from the runs GPU sessions committed (nothing trains).
 report-gpu: $(STAMP)
 	$(PY) -m aniso.regimes converged
@@ -42,7 +48,7 @@ report: $(STAMP)
 # Lint first (seconds), then the committed run stores checked (seconds); unit tests (a committed run re-created bit for bit among them);
 # every notebook on the smoke profile through papermill, the comparison notebooks with the user loss of examples/
 # beside the built-in ones; two notebooks again through nbval against a fresh store; then the numbers the notebooks
-# wrote checked against their runs.
+# wrote checked against their runs; the calibration notebook on two candidates and two baselines.
 USER_LOSS := ["my_losses:corner_weighted_l1"]
 test: $(STAMP) lint
 	$(PY) -m aniso.runs verify
@@ -50,6 +56,8 @@ test: $(STAMP) lint
 	PYTHONPATH=examples $(PY) ci/run_notebooks.py --profile smoke --out ci/out --nbval table4 figure2 \
 		-p extra_losses '$(USER_LOSS)'
 	PYTHONPATH=examples ANISO_NOTEBOOK_RESULTS=ci/out $(PY) -m pytest -q tests/notebooks
+	$(PY) ci/run_notebooks.py --profile smoke --only calibration --out ci/out-calibration -p stage2_profile smoke \
+		-p check_profile smoke -p candidates '["N0", "N4"]' -p baselines '["l2", "l1"]'
 
 # ruff's lint and the layers of lib/aniso (import-linter's contract in pyproject.toml).
 lint: $(STAMP)

@@ -54,7 +54,7 @@ def notebooks(selected: list[str] | None) -> list[Path]:
         missing = sorted(set(selected) - set(found))
         if missing:
             raise SystemExit(f"no notebook named {missing} in notebooks/ (have {sorted(found)})")
-        names = [n for n in names if n in selected]
+        names = [n for n in names + sorted(claimed) if n in selected]
     return [found[n] for n in names]
 
 

@@ -342,3 +342,27 @@ def _budget_axes(ax, what: str) -> None:
     ax.set_xlabel("training images seen (faces x epochs)")
     ax.set_ylabel(f"NME (%) {what}")
     ax.grid(alpha=0.3, which="both")
+
+
+def controls_plot(gains: dict, real: dict, title: str = ""):
+    """The positive controls side by side: ``gains`` {candidate: {control: (gain, low, high)}} in percent (our
+    relative gain over L2 with its 95% interval), ``real`` {control: percent} (the real data's gain), one x position
+    per control; a marker per candidate, offset so that none hides another."""
+    controls = list(real)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.75 * len(controls) + 2), 3.8))
+    x = np.arange(len(controls))
+    width = 0.7 / max(1, len(gains))
+    ax.scatter(x, [real[c] for c in controls], marker="_", s=400, color=PALETTE[0], zorder=3,
+               label="real faces (Table 6)")
+    for i, (name, by_control) in enumerate(gains.items()):
+        xs = x - 0.35 + width * (i + 0.5)
+        g = np.array([by_control.get(c, (np.nan, np.nan, np.nan)) for c in controls], dtype=float)
+        ax.errorbar(xs, g[:, 0], yerr=[g[:, 0] - g[:, 1], g[:, 2] - g[:, 0]], fmt="o", ms=4, lw=1,
+                    color=PALETTE[1 + i % (len(PALETTE) - 1)], label=name)
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.set_xticks(x, controls, rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("relative NME gain over L2 (%)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return ax

@@ -25,7 +25,7 @@ from .suite import loss_label
 from .verdicts import Verdict
 
 __all__ = ["judge", "judge_section", "paper_sentence", "nme_matrix", "METHOD_LINES", "SGD_GATE", "untrained_arms",
-           "final_val_nme", "budget_note", "figure_context"]
+           "final_val_nme", "budget_note", "figure_context", "write_verdicts"]
 
 #: An SGD arm trained when its final validation NME is within this factor of Adam's for the same loss and cell.
 SGD_GATE = 1.25
@@ -345,7 +345,15 @@ def judge_section(session, title: str, body: str, context: dict | None = None, r
     context = {**(context or {}), "budget_note": budget_note(session.profile)}
     verdicts = [v for c in claims_for(session.notebook, session.profile, extra)
                 if (v := judge(c, session.records, context)) is not None]
-    meta = dict(profile=session.profile, data=session.source, seeds=session.runs(), runs=session.run_ids(),
-                extra_losses=list(extra), report_lines=list(report_lines), method_lines=METHOD_LINES)
-    write_section(session.results, session.notebook, title, body, verdicts, meta=meta)
+    write_verdicts(session, title, body, verdicts, report_lines)
     return verdicts
+
+
+def write_verdicts(session, title: str, body: str, verdicts: list[Verdict], report_lines=(), runs=()) -> None:
+    """Write a notebook's report section: its body, its verdicts, and what the report's head needs (profile, data,
+    seeds, the run ids of the session and ``runs``, the method's lines)."""
+    meta = dict(profile=session.profile, data=session.source, seeds=session.runs(),
+                runs=session.run_ids() + [r for r in runs if r not in session.run_ids()],
+                extra_losses=list(session.params.get("extra_losses") or ()), report_lines=list(report_lines),
+                method_lines=METHOD_LINES)
+    write_section(session.results, session.notebook, title, body, verdicts, meta=meta)
