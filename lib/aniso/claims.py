@@ -301,7 +301,7 @@ def controls(errors: str | None = None, notebook: str = "table6", datasets=("300
     settings = {"synth_errors": errors} if errors else {}
     rows = [dict(notebook=notebook, text=f"{loss_label(loss)} beats L2 on {dataset_spec(ds).label} (positive control)",
                  kind="better", a=_k(ds, loss, **settings), b=_k(ds, "l2", **settings),
-                 paper=_table6(ds, loss, "l2"))
+                 paper=_table6(ds, loss, "l2"), headline=(ds, loss) == ("300w", "l1"))
             for ds in ("300w", "wflw", "aflw") for loss in _CONTROL_LOSSES]
     out = [Claim(id=f"P.{i}" + (f"/{errors}" if errors else ""), **row) for i, row in enumerate(rows, 1)]
     return [c for c in out if c.a.split("/")[0] in datasets]

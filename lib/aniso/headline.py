@@ -163,7 +163,8 @@ def own_rows(sections: list[dict]) -> list[str]:
     """The suite's own claims (G, M, F and the suite's own comparisons in C): one row per group's headline claim."""
     rows = ["| claim | what it says | outcome | effect [95% CI] | unit | detectable effect | where |",
             "|---|---|---|---|---|---|---|"]
-    own = [(n, v) for n, v in distinct(sections) if not _is_papers(v) and (v.get("headline") or v["id"][0] == "C")]
+    own = [(n, v) for n, v in distinct(sections) if not _is_papers(v) and not v["id"].startswith("P.")
+           and (v.get("headline") or v["id"][0] == "C")]
     for name, v in own:
         st = v.get("stats", {})
         eff = f"{st['effect']:+.2f}" if st.get("effect") is not None else "-"
