@@ -5,7 +5,7 @@
     python bench/budget.py --profile paper --bench results-gpu/bench_cuda.json \\
         --assume densenet121=resnet50 wide_resnet50_2=resnet50/2 resnet18=resnet50*2
 
-Counts the runs with :func:`aniso.suite.plan` over every notebook (each distinct run once), adds the learning-rate
+Counts the runs with :func:`aniso.experiments.plan` over every notebook (each distinct run once), adds the learning-rate
 searches (each search's starting grid plus one step outward), and prices each run at ``faces x epochs /
 images-per-second + fixed cost``. With ``--bench`` (``bench/train.py --json`` output, one object or a list), a
 backbone at an input size measured there trains at its packed rate: ``K`` runs at once share the device, each at
@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from aniso import suite
+from aniso import experiments, suite
 from aniso.runs import config_id, tuning
 from aniso.synthetic.difficulty import plan as synthetic_plan
 
@@ -59,11 +59,10 @@ def n_train(c) -> int:
 
 def runs_of(profile: str) -> tuple[list, list]:
     """Every distinct final run, and the tuning runs of every search (its grid and one step outward)."""
-    from aniso.runs import get_profile
 
     finals = {}
-    for nb in get_profile(profile).notebooks or suite.NOTEBOOKS:
-        for cell, cfgs, _ in suite.plan(nb, profile=profile, tune=False, progress=False).values():
+    for nb in experiments.for_profile(profile):
+        for cell, cfgs, _ in experiments.plan(nb, profile=profile, tune=False, progress=False).values():
             for c in cfgs:
                 finals[config_id(c)] = (cell, c)
     tunes = {}

@@ -10,7 +10,7 @@ Steps, each logged in ``OUT/log.txt``:
 2. with ``--bench SECONDS``: ``bench_cuda.json``, from ``bench/train.py`` (bare model, the runner's loop, packed
    runs, a run's fixed cost) for ResNet18 at 128 px and ResNet50 at 256 px, stopped after SECONDS;
 3. the converged profile's runs that neither this session's store nor ``--resume`` (the committed
-   ``results-gpu/runs``) holds, group by group in :data:`PRIORITY` order: a group's learning rates first (every
+   ``results-gpu/runs``) holds, group by group in :func:`priority` order: a group's learning rates first (every
    search advanced together), then its runs; ``--runs-per-gpu`` worker processes share the GPU, each keeping its
    data on the device from one run to the next. No run starts once the time left is shorter than the last runs
    took; at the time limit the runs in flight stop at their next epoch's end, and what they trained is lost: only
@@ -42,23 +42,11 @@ os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "lib"), os.env
 #: What is trained first: (what, [(notebook, which of its cells)]); a cell shared by several groups trains in the
 #: first. The 300W loss comparison (Tables 1, 5 and 6, Figure 2) first, then the ablation, the mechanism study,
 #: the rest.
-PRIORITY = [
-    ("300W: the paper's losses (Tables 1, 5, 6; Figure 2)",
-     [("table6", lambda cell: cell.dataset == "300w" and "epochs" not in cell.settings and cell.loss in _paper())]),
-    ("300W: the anisotropic family (Table 6)",
-     [("table6", lambda cell: cell.dataset == "300w" and "epochs" not in cell.settings)]),
-    ("Table 4: the ablation", [("table4", None)]),
-    ("the mechanism study", [("mechanism", None)]),
-    ("Figure 2", [("figure2", None)]),
-    ("the rest", [(nb, None) for nb in ("table6", "table5", "figure1", "table2", "table3", "supp_ab_sweep",
-                                         "supp_architectures")]),
-]
+def priority() -> list:
+    """The session's groups, in order (:func:`aniso.experiments.gpu_priority`)."""
+    from aniso.experiments import gpu_priority
 
-
-def _paper():
-    from aniso.suite import PAPER_LOSSES
-
-    return PAPER_LOSSES
+    return gpu_priority()
 
 
 def log(out: Path, msg: str) -> None:
@@ -203,11 +191,11 @@ class Pool:
 
 def group_cells(profile: str, parts) -> dict:
     """``{cell key: (notebook, cell)}`` of one priority group."""
-    from aniso import suite
+    from aniso import experiments
 
     cells = {}
     for nb, keep in parts:
-        for key, cell in suite.notebook_cells(nb, profile).items():
+        for key, cell in experiments.notebook_cells(nb, profile).items():
             if keep is None or keep(cell):
                 cells.setdefault(key, (nb, cell))
     return cells
@@ -215,26 +203,26 @@ def group_cells(profile: str, parts) -> dict:
 
 def plan_group(profile: str, device: str, cells: dict, tune: bool) -> list:
     """The group's ``(cell, config, meta)`` per cell and seed (tuned learning rates when ``tune``)."""
-    from aniso import suite
+    from aniso import experiments
 
     out = []
     for nb in dict.fromkeys(nb for nb, _ in cells.values()):
         keys = [k for k, (n, _) in cells.items() if n == nb]
-        for cell, configs, metas in suite.plan(nb, profile=profile, device=device, tune=tune, progress=False,
-                                               keys=keys).values():
+        for cell, configs, metas in experiments.plan(nb, profile=profile, device=device, tune=tune, progress=False,
+                                                     keys=keys).values():
             out += [(cell, c, m) for c, m in zip(configs, metas)]
     return out
 
 
 def converged(out: Path, args, pool: Pool, groups=None) -> None:
-    """The runs of ``groups`` (default: every group of :data:`PRIORITY`), their learning rates first."""
+    """The runs of ``groups`` (default: every group of :func:`priority`), their learning rates first."""
     from aniso import suite
     from aniso.runs import config_id, stored, tuning
     from aniso.runs.progress import SweepProgress
 
     profile = "smoke" if args.tiny else "converged"
     seen: set = set()
-    for what, parts in PRIORITY:  # a cell trains in the first group that has it
+    for what, parts in priority():  # a cell trains in the first group that has it
         cells = {k: v for k, v in group_cells(profile, parts).items() if k not in seen}
         seen |= set(cells)
         if groups is not None and what not in {g[0] for g in groups}:
@@ -256,7 +244,7 @@ def converged(out: Path, args, pool: Pool, groups=None) -> None:
 
 def converged_groups(out: Path, args, pool: Pool) -> None:
     """:func:`converged`, a group that breaks (logged) leaving the next ones to run; stops at the time limit."""
-    for group in PRIORITY:
+    for group in priority():
         try:
             converged(out, args, pool, [group])
         except OutOfTime:

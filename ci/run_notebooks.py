@@ -35,8 +35,8 @@ import papermill
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lib"))
 from aniso.files import atomic_write  # noqa: E402
-from aniso.runs.profiles import PROFILES, committed_stores  # noqa: E402
-from aniso.suite import NOTEBOOKS  # noqa: E402
+from aniso import experiments  # noqa: E402
+from aniso.runs.profiles import committed_stores  # noqa: E402
 
 # What a saved notebook keeps of its stderr: progress bars (tqdm redraws a line with carriage returns and
 # cursor moves) and tqdm's note that ipywidgets is missing are dropped; warnings and messages stay.
@@ -44,18 +44,20 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _BAR = re.compile(r"\d+%\||\d+/\d+ \[|it/s\]|s/it\]|IProgress not found|from \.autonotebook import")
 
 
-def notebooks(selected: list[str] | None) -> list[Path]:
-    """The notebooks ``selected``; by default the suite's (:data:`aniso.suite.NOTEBOOKS`) and any user notebook,
-    but not one that a profile names as its own (the calibration's): that one runs with its profile."""
+def notebooks(selected: list[str] | None, profile: str = "default") -> list[Path]:
+    """The notebooks ``selected``, or those the profile runs (:func:`aniso.experiments.for_profile`), in the suite's
+    order; notebooks/ holding a notebook that no experiment declares fails here."""
     found = {p.stem: p for p in sorted((REPO / "notebooks").glob("*.ipynb"))}
-    claimed = {n for p in PROFILES.values() for n in p.notebooks} - set(NOTEBOOKS)
-    names = [n for n in NOTEBOOKS if n in found] + sorted(set(found) - set(NOTEBOOKS) - claimed)
+    undeclared = sorted(set(found) - set(experiments.EXPERIMENTS))
+    if undeclared:
+        raise SystemExit(f"notebooks/ holds {undeclared}, which no experiment declares: add an Experiment to "
+                         f"aniso.experiments.EXPERIMENTS (docs/ARCHITECTURE.md, 'How to add a notebook')")
     if selected:
         missing = sorted(set(selected) - set(found))
         if missing:
             raise SystemExit(f"no notebook named {missing} in notebooks/ (have {sorted(found)})")
-        names = [n for n in names + sorted(claimed) if n in selected]
-    return [found[n] for n in names]
+        return [found[n] for n in experiments.NOTEBOOKS if n in selected]
+    return [found[n] for n in experiments.for_profile(profile) if n in found]
 
 
 def check_params(nbs: list[Path], params: list[tuple[str, str]]) -> dict[Path, set]:
@@ -141,13 +143,11 @@ def train_parallel(nbs: list[Path], args, env: dict) -> int:
 
     import yaml
 
-    from aniso import notebook, suite
+    from aniso import notebook
 
     os.environ.update({k: env[k] for k in ("ANISO_RUNS_DIR", "ANISO_READ_RUNS", "GOMP_SPINCOUNT")})
     plans = {}
     for nb in nbs:
-        if nb.stem not in suite.NOTEBOOKS:
-            continue
         declared = papermill.inspect_notebook(str(nb))
         params = {name: ast.literal_eval(p["default"]) for name, p in declared.items()}
         params.update({name: yaml.safe_load(f"v: {'null' if value in ('None', 'none') else value}")["v"]
@@ -155,7 +155,7 @@ def train_parallel(nbs: list[Path], args, env: dict) -> int:
         plans[nb.stem] = notebook.plan_arguments({**params, "profile": args.profile})
     where = f"the Ray cluster at {args.ray_address}" if args.ray_address else f"{args.workers} local workers"
     print(f"tuning and training the runs of {len(plans)} notebook(s) through {where}", flush=True)
-    n = suite.prepare(plans, workers=args.workers, ray_address=args.ray_address)
+    n = experiments.prepare(plans, workers=args.workers, ray_address=args.ray_address)
     print(f"    {n} runs stored", flush=True)
     return n
 
@@ -181,7 +181,7 @@ def main(argv=None) -> int:
                     help="re-execute the executed copies with nbval --nbval-lax against a fresh run store "
                          "(all of them, or the notebooks named)")
     ap.add_argument("--only", nargs="*", help="run only these notebooks (stems; default: the profile's notebooks, "
-                    "e.g. the long profile's six, or all)")
+                    "aniso.experiments.for_profile: the long profile's six, the calibration profile's one, or all)")
     ap.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                     help="extra papermill parameter (YAML value; None or null for None), given to every notebook "
                          "that declares it (e.g. -p data_root_300w /data/300W)")
@@ -200,7 +200,8 @@ def main(argv=None) -> int:
 
     out = (REPO / args.out).resolve()
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
-    nbs = notebooks(args.only if args.only is not None else list(get_profile(args.profile).notebooks) or None)
+    get_profile(args.profile)
+    nbs = notebooks(args.only, args.profile)
     declared = check_params(nbs, args.param)
     store = out / "runs"
     # a run stored in any committed store is found, not trained again (the calibration's reference candidate is

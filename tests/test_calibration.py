@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aniso import calibration, suite
+from aniso import calibration, experiments, suite
 from aniso.claims import CLAIMS, controls
 from aniso.paper import paper_value
 from aniso.synthetic.noise import ERROR_MODELS
@@ -67,13 +67,13 @@ def test_twelve_controls_with_table_6s_gains():
 
 
 def test_only_baselines_train_on_a_candidate():
-    cells = suite.notebook_cells("calibration", "calibration")
+    cells = experiments.notebook_cells("calibration", "calibration")
     assert {c.loss for c in cells.values()} == set(suite.BASELINES)
     assert len(cells) == len(ERROR_MODELS) * 3 * len(suite.BASELINES)
     with pytest.raises(ValueError, match="baselines only"):
-        suite.notebook_cells("calibration", "calibration", baselines=["l2", "anisotropic"])
+        experiments.notebook_cells("calibration", "calibration", baselines=["l2", "anisotropic"])
     with pytest.raises(ValueError, match="N9"):
-        suite.notebook_cells("calibration", "calibration", candidates=["N9"])
+        experiments.notebook_cells("calibration", "calibration", candidates=["N9"])
 
 
 def test_the_calibration_store_holds_only_baseline_runs():

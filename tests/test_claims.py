@@ -6,16 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aniso import claims, judging, suite
+from aniso import claims, experiments, judging
 from aniso.runs import PROFILES, RunConfig
 from aniso.verdicts import GROUPS
 
 
 @pytest.mark.parametrize("profile", list(PROFILES))
 def test_every_claim_names_cells_its_notebook_runs(profile):
-    for nb in suite.NOTEBOOKS:
-        cells = suite.notebook_cells(nb, profile)
-        for c in claims.claims_for(nb, profile):
+    for nb in experiments.NOTEBOOKS:
+        cells = experiments.notebook_cells(nb, profile)
+        for c in experiments.claims_for(nb, profile):
             needed = [k for k in (c.a, c.b, c.a2, c.b2, *c.cells) if k]
             assert all(k in cells for k in needed), (profile, c.id, [k for k in needed if k not in cells])
             assert c.kind in ("better", "failures", "auc", "equivalent", "epoch1", "epochs_to", "curve_area", "spread",
@@ -29,7 +29,7 @@ def test_claim_ids_are_unique_and_every_group_has_a_headline():
         members = [c for c in claims.CLAIMS if c.id.split(".")[0] == group]
         assert members, group
         assert any(c.headline for c in members), group
-    assert {c.notebook for c in claims.CLAIMS} <= set(suite.NOTEBOOKS)
+    assert {c.notebook for c in claims.CLAIMS} <= set(experiments.NOTEBOOKS)
 
 
 def test_an_id_means_one_comparison_and_a_comparison_one_id():
@@ -44,8 +44,8 @@ def test_an_id_means_one_comparison_and_a_comparison_one_id():
 
 
 def test_mechanism_ids_do_not_depend_on_the_profiles_grid():
-    default = {c.id: c.text for c in claims.claims_for("mechanism", "default")}
-    long = {c.id: c.text for c in claims.claims_for("mechanism", "long")}
+    default = {c.id: c.text for c in experiments.claims_for("mechanism", "default")}
+    long = {c.id: c.text for c in experiments.claims_for("mechanism", "long")}
     assert long and all(default[i] == t for i, t in long.items()), (long, default)
 
 
@@ -63,7 +63,7 @@ def test_the_papers_numbers_travel_with_its_claims():
 
 
 def test_user_loss_claims_compare_with_l2_and_the_paper():
-    extra = claims.claims_for("table6", extra_losses=["my_mod:my_loss"])
+    extra = experiments.claims_for("table6", extra_losses=["my_mod:my_loss"])
     mine = [c for c in extra if "my_mod:my_loss" in c.a]
     assert {c.b.split("/")[1] for c in mine} == {"l2", "anisotropic"}
     assert {c.a.split("/")[0] for c in mine} == {"300w", "wflw", "aflw"}

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aniso import suite
+from aniso import experiments
 from aniso.runs import RunConfig, RunsFailed, config_id, make_config, run_many, training
 from aniso.runs import claims, cluster
 from aniso.runs.store import RunRecord, checkpoint_dir, find
@@ -111,7 +111,7 @@ def test_run_notebooks_with_workers_equals_the_serial_runs(cache, tmp_path, monk
     assert "runs (0 to train)" in proc.stdout + proc.stderr  # the notebook found every run stored
     parallel_seconds = time.time() - t0
     monkeypatch.setenv("ANISO_RUNS_DIR", str(tmp_path / "serial"))
-    suite.records("table4", profile="smoke", epochs=1, progress=False)
+    experiments.records("table4", profile="smoke", epochs=1, progress=False)
     serial, ci_store = tmp_path / "serial", out / "runs"
     ids = sorted(p.stem for p in serial.glob("*.json"))
     assert ids and ids == sorted(p.stem for p in ci_store.glob("*.json"))

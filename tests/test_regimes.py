@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aniso import claims, judging, regimes, replication, suite
+from aniso import claims, experiments, judging, regimes, replication, suite
 from aniso.claims import Claim
 from aniso.runs import get_profile, make_config
 from aniso.verdicts import Verdict
@@ -111,11 +111,11 @@ def test_the_sgd_gate_draws_no_verdict_from_an_arm_that_did_not_train():
 
 def test_tables_show_and_judge_three_losses_and_train_nothing_else():
     for nb, ds in (("table1", "300w"), ("table5", "300w"), ("table2", "aflw"), ("table3", "wflw")):
-        cells = suite.notebook_cells(nb, "default")
+        cells = experiments.notebook_cells(nb, "default")
         assert set(cells) == {suite.cell_key(ds, loss) for loss in suite.SHOWN_LOSSES}
-        for c in claims.claims_for(nb, "default"):
+        for c in experiments.claims_for(nb, "default"):
             assert set(claims.cells_of(c)) <= set(cells)
-    assert len(suite.notebook_cells("table1", "default", extra_losses=["m:l"])) == 4
+    assert len(experiments.notebook_cells("table1", "default", extra_losses=["m:l"])) == 4
 
 
 def test_the_long_profile_covers_the_core_claims_on_300w():
@@ -123,23 +123,23 @@ def test_the_long_profile_covers_the_core_claims_on_300w():
     c = make_config("long")
     assert c.epochs == 10 and prof.datasets == ("300w",) and prof.folder == "results-long"
     assert prof.tuning == get_profile("default").tuning, "the two CPU regimes differ in their budget alone"
-    mech = suite.notebook_cells("mechanism", "long")
+    mech = experiments.notebook_cells("mechanism", "long")
     assert {k for k in mech if "optimizer=sgd" in k} == {"300w/l2/optimizer=sgd/synth_noise=1/synth_scale=0.3",
                                                          "300w/anisotropic/optimizer=sgd/synth_noise=1/synth_scale=0.3"}
     # the mechanism study is one experiment in every regime: the same training set, not Table 6's runs
     assert all(suite.study_settings(p) == suite.study_settings("default") for p in ("long", "converged"))
-    assert not set(mech) & set(suite.notebook_cells("table6", "long"))
-    for nb in prof.notebooks:
-        for claim in claims.claims_for(nb, "long"):
+    assert not set(mech) & set(experiments.notebook_cells("table6", "long"))
+    for nb in experiments.for_profile("long"):
+        for claim in experiments.claims_for(nb, "long"):
             assert all(k.startswith("300w/") for k in claims.cells_of(claim)), claim.id
-            assert set(claims.cells_of(claim)) <= set(suite.notebook_cells(nb, "long")), claim.id
-    heads = [c for c in claims.claims_for("mechanism", "long") if c.headline]
+            assert set(claims.cells_of(claim)) <= set(experiments.notebook_cells(nb, "long")), claim.id
+    heads = [c for c in experiments.claims_for("mechanism", "long") if c.headline]
     assert {c.kind for c in heads} == {"better"} and all("1x" in c.text for c in heads)
 
 
 def test_backbone_claims_are_judged_at_this_budget_off_the_plateau():
     assert "at this budget" in judging.budget_note("default") and judging.budget_note("converged") is None
-    assert all(c.plateau for c in claims.claims_for("supp_architectures", "default"))
+    assert all(c.plateau for c in experiments.claims_for("supp_architectures", "default"))
     c5 = Claim(id="C5.1", notebook="supp_architectures", text="t", kind="equivalent", a="A", b="B", plateau=True)
     v = judging.judge(c5, {"A": cell(0.0), "B": cell(0.0)}, {"budget_note": judging.budget_note("default")})
     assert v.numbers.endswith(judging.budget_note("default")) and v.stats["at_budget"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aniso import models, suite
+from aniso import experiments, models, suite
 from aniso.runs import PROFILES, config_id, make_config, profile_runs
 from aniso.runs.config import STORE_VERSION
 
@@ -67,7 +67,7 @@ def test_missing_profile_and_root():
 def test_root_without_layout_fails_in_plan(tmp_path):
     (tmp_path / "junk.txt").write_text("x")
     with pytest.raises(FileNotFoundError, match=str(tmp_path)):
-        suite.plan("table1", profile="smoke", data_roots={"300w": str(tmp_path)}, tune=False)
+        experiments.plan("table1", profile="smoke", data_roots={"300w": str(tmp_path)}, tune=False)
 
 
 def test_hash_depends_on_what_changes_numbers():
@@ -90,8 +90,8 @@ def test_store_version_is_in_the_hash(monkeypatch):
 
 
 def test_seeds_and_plans_share_runs():
-    a = suite.plan("table1", profile="smoke", runs=2, seed=5, tune=False)
-    b = suite.plan("table1", profile="smoke", runs=3, seed=5, tune=False)
+    a = experiments.plan("table1", profile="smoke", runs=2, seed=5, tune=False)
+    b = experiments.plan("table1", profile="smoke", runs=3, seed=5, tune=False)
     for key in a:
         assert [c.seed for c in a[key][1]] == [5, 6]
         assert [config_id(c) for c in a[key][1]] == [config_id(c) for c in b[key][1][:2]]
@@ -100,12 +100,12 @@ def test_seeds_and_plans_share_runs():
 
 
 def test_notebooks_share_cells():
-    t1 = suite.notebook_cells("table1", "default")
-    t6 = suite.notebook_cells("table6", "default")
+    t1 = experiments.notebook_cells("table1", "default")
+    t6 = experiments.notebook_cells("table6", "default")
     assert set(t1) <= set(t6)
-    t4 = suite.notebook_cells("table4", "default")
+    t4 = experiments.notebook_cells("table4", "default")
     assert suite.cell_key("300w", "anisotropic") in t4, "the ablation's full method is Table 1's anisotropic cell"
-    mech = suite.notebook_cells("mechanism", "default")
+    mech = experiments.notebook_cells("mechanism", "default")
     study = suite.study_settings("default")
     assert suite.cell_key("300w", "l2", optimizer="adam", synth_noise=1.0, **study) in mech
 
@@ -114,7 +114,7 @@ def test_user_losses_become_cells(tmp_path, monkeypatch):
     (tmp_path / "userloss_mod.py").write_text(
         "def my_loss(pred, target, scheme):\n    return ((pred - target) ** 2).sum(dim=(1, 2)).mean()\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    cells = suite.notebook_cells("table6", "default", extra_losses=["userloss_mod:my_loss"])
+    cells = experiments.notebook_cells("table6", "default", extra_losses=["userloss_mod:my_loss"])
     assert suite.cell_key("wflw", "userloss_mod:my_loss") in cells
     assert suite.loss_label("userloss_mod:my_loss") == "my_loss"
     c = make_config("smoke", loss="userloss_mod:my_loss")

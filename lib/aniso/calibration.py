@@ -11,23 +11,24 @@ The rule was written and committed before the first calibration run, and this mo
    controls with stage 1's WFLW and AFLW controls. The first is the chosen candidate.
 4. **Check**, the chosen one only: "L1 beats L2" on 300W at the converged profile's protocol.
 
-Only baselines train on a candidate (:func:`aniso.suite.notebook_cells` refuses any other loss there).
+Only baselines train on a candidate (:func:`aniso.suite.calibration_cells` refuses any other loss there).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import pandas as pd
 
+from . import experiments
 from .claims import cells_of, controls
 from .judging import judge
 from .synthetic.noise import ERROR_MODELS, NoiseConfig
 from .verdicts import Verdict
 
 __all__ = ["ERROR_MODELS", "mechanisms", "Score", "score", "rank", "judge_controls", "combined", "STAGE2_CANDIDATES",
-           "control_table", "score_table", "plot_gains", "MARKS"]
+           "control_table", "score_table", "plot_gains", "MARKS", "later_stage", "tagged"]
 
 #: How many of stage 1's best go on to stage 2.
 STAGE2_CANDIDATES = 2
@@ -75,10 +76,10 @@ def rank(scores: list[Score]) -> list[Score]:
     return sorted(scores, key=lambda s: (*s.key(), s.candidate))
 
 
-def judge_controls(records: dict, candidate: str, datasets) -> list[Verdict]:
+def judge_controls(records: dict, candidate: str, datasets, notebook: str) -> list[Verdict]:
     """The controls of ``candidate`` on the data sets given, judged on a session's records (cell key -> runs); those
     whose cells did not run (a check that trains L2 and L1 only) are left out."""
-    return [v for c in controls(candidate, notebook="calibration", datasets=tuple(datasets))
+    return [v for c in controls(candidate, notebook=notebook, datasets=tuple(datasets))
             if all(k in records for k in cells_of(c)) and (v := judge(c, records)) is not None]
 
 
@@ -131,3 +132,23 @@ def plot_gains(stage: dict[str, list[Verdict]]) -> tuple[dict, dict]:
     real = {_control_name(v): 100 * v.stats["paper_relative"] for vs in stage.values() for v in vs
             if v.stats.get("paper_relative") is not None}
     return gains, real
+
+
+def later_stage(notebook: str, plan_args: dict, profile: str, candidates: list, losses=None) -> tuple[dict, dict]:
+    """Stage 2 or the check: the runs of ``candidates`` (``losses``: only these baselines) at another profile's
+    protocol, trained or loaded (``plan_args``: the notebook's, :func:`aniso.notebook.plan_arguments`; its epochs
+    are the profile's own), and their controls judged: ``(records, {candidate: verdicts})``."""
+    from .runs import get_profile
+
+    args = {**plan_args, "profile": profile, "candidates": list(candidates)}
+    args.pop("epochs", None)
+    if losses:
+        args["baselines"] = list(losses)
+    recs = experiments.records(notebook, **args)
+    datasets = get_profile(profile).datasets
+    return recs, {m: judge_controls(recs, m, datasets, notebook) for m in candidates}
+
+
+def tagged(stage: dict[str, list[Verdict]], tag: str) -> list[Verdict]:
+    """A stage's verdicts under ids that name the stage (``P.1/N1`` in stage 1, ``P.1/N1@long`` in stage 2)."""
+    return [replace(v, id=v.id + tag, headline=False) for vs in stage.values() for v in vs]

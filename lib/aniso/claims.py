@@ -34,8 +34,8 @@ from .data import dataset_spec
 from .paper import paper_value
 from .suite import FAMILY, PAPER_LOSSES, cell_key, loss_label
 
-__all__ = ["Claim", "PaperNumbers", "CLAIMS", "claims_for", "cells_of", "extra_loss_claims", "comparison_key",
-           "controls"]
+__all__ = ["Claim", "PaperNumbers", "CLAIMS", "cells_of", "extra_loss_claims", "comparison_key", "controls",
+           "ab_study", "backbones", "mechanism_claims"]
 
 
 @dataclass(frozen=True)
@@ -209,10 +209,10 @@ def _c2_to_c6() -> list[Claim]:
     c4 = _numbered("C4", [
         dict(notebook="table4", text="Direct prediction and displacement from the mean of bin means make almost no "
                                      "difference", kind="equivalent", a=direct, b=none, headline=True)])
-    return c2 + c3 + c4 + _backbones() + _ab_study()
+    return c2 + c3 + c4 + backbones() + ab_study()
 
 
-def _backbones(archs=("resnet18", "resnet50", "densenet121", "wide_resnet50_2"), study=None) -> list[Claim]:
+def backbones(archs=("resnet18", "resnet50", "densenet121", "wide_resnet50_2"), study=None) -> list[Claim]:
     others, study = [a for a in archs if a != "resnet18"], study or {}
     return _numbered("C5", [
         dict(notebook="supp_architectures", text=f"{arch} and resnet18 make little difference", kind="equivalent",
@@ -224,7 +224,7 @@ def _backbones(archs=("resnet18", "resnet50", "densenet121", "wide_resnet50_2"),
 _AB_IDS = {3.0: "C6.2", 1.5: "C6.3", 6.0: "C6.4"}
 
 
-def _ab_study(ab=((1.5, 3.0, 6.0, 12.0), (1.5, 3.0, 6.0)), study=None) -> list[Claim]:
+def ab_study(ab=((1.5, 3.0, 6.0, 12.0), (1.5, 3.0, 6.0)), study=None) -> list[Claim]:
     """C6: b = 3 is the best (over the grid's cells, a >= b), and at each b of the grid whose (2b, b) and (b, b) it
     has, anisotropic weighting (a = 2b, as the paper's a = 6, b = 3) beats isotropic re-weighting of the contour
     points with the same b (a = b): the anisotropy itself, apart from weighting contour points less than corners.
@@ -267,7 +267,7 @@ def _m_id(opt: str, n: float | None = None, against: str = "") -> str:
     return f"M.{opt}-{n:g}x-{against}"
 
 
-def _mechanism(noise=_M_NOISE, optimizers=_M_OPTIMIZERS, study=None) -> list[Claim]:
+def mechanism_claims(noise=_M_NOISE, optimizers=_M_OPTIMIZERS, study=None) -> list[Claim]:
     """The mechanism study's claims; with one noise level (the long CPU regime) the gain cannot grow, and the
     headline is the anisotropic loss against L2 with each optimiser at that level."""
     study = study or {}
@@ -345,25 +345,7 @@ def _one_id_per_comparison(claims: list[Claim]) -> list[Claim]:
 
 #: Every claim, with the mechanism study on the default profile's grid.
 CLAIMS: tuple[Claim, ...] = tuple(_one_id_per_comparison(controls() + _c1() + _c2_to_c6() + _geometry()
-                                                          + _mechanism() + _family()))
-
-
-def claims_for(notebook: str, profile: str = "default", extra_losses=()) -> list[Claim]:
-    """The claims a notebook judges: the mechanism study's follow the profile's grids; user-loss claims in Table 6;
-    only on the data sets the profile covers."""
-    from .runs import get_profile
-    from .suite import grid, study_settings
-
-    if notebook == "mechanism":
-        return _mechanism(tuple(grid(profile, "noise")), tuple(grid(profile, "optimizers")), study_settings(profile))
-    if notebook == "supp_architectures":
-        return _backbones(tuple(grid(profile, "archs")), study_settings(profile))
-    if notebook == "supp_ab_sweep":
-        return _ab_study(grid(profile, "ab"), study_settings(profile))
-    out = [c for c in CLAIMS if c.notebook == notebook]
-    out += [c for c in extra_loss_claims(extra_losses) if c.notebook == notebook]
-    covered = get_profile(profile).datasets
-    return [c for c in out if all(k.split("/")[0] in covered for k in cells_of(c))]
+                                                          + mechanism_claims() + _family()))
 
 
 def cells_of(claim: Claim) -> list[str]:

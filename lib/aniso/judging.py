@@ -1,7 +1,7 @@
 """Judging claims from run records: arrays for :mod:`aniso.stats`, a :class:`~aniso.verdicts.Verdict` back.
 
 :func:`judge_section` is the one call a notebook ends with: it judges the
-notebook's claims (:func:`aniso.claims.claims_for`) on its runs and writes
+notebook's claims (:func:`aniso.experiments.claims_for`) on its runs and writes
 its part of the report.
 
 Pairing: two cells are compared seed for seed when they ran the same seeds
@@ -18,14 +18,15 @@ from dataclasses import replace
 import numpy as np
 
 from . import metrics, replication, stats
-from .claims import Claim, cells_of, claims_for
+from . import experiments
+from .claims import Claim, cells_of
 from .data import dataset_spec
 from .writers import write_section
 from .suite import loss_label
 from .verdicts import Verdict
 
 __all__ = ["judge", "judge_section", "paper_sentence", "nme_matrix", "METHOD_LINES", "SGD_GATE", "untrained_arms",
-           "final_val_nme", "budget_note", "figure_context", "write_verdicts"]
+           "final_val_nme", "budget_note", "write_verdicts"]
 
 #: An SGD arm trained when its final validation NME is within this factor of Adam's for the same loss and cell.
 SGD_GATE = 1.25
@@ -323,27 +324,11 @@ def budget_note(profile: str) -> str | None:
             f"where each backbone reaches its own plateau, which the converged profile judges")
 
 
-def figure_context(notebook: str, records: dict, a: float = 6.0, b: float = 3.0, seed: int = 0,
-                   target_nme: float | None = None) -> dict:
-    """What a figure's claims are judged with, from its runs: Figure 1's error geometry per data set (ellipses of
-    the anisotropic loss's ``a``, ``b``; bootstrap seeded with ``seed``), Figures 2 and 3's target NME (``target_nme``
-    percent, or the worse loss's final validation NME)."""
-    from .figure_data import error_geometry, val_curves
-
-    if notebook == "figure1":
-        return {"geometry": {key.split("/")[0]: error_geometry(recs, a, b, seed=seed) for key, recs in records.items()}}
-    if notebook == "figure2":
-        target = (target_nme / 100) if target_nme is not None else max(val_curves(r)[:, -1].mean()
-                                                                         for r in records.values())
-        return {"target": float(target)}
-    return {}
-
-
 def judge_section(session, title: str, body: str, context: dict | None = None, report_lines=()) -> list[Verdict]:
     """Judge a notebook's claims on its runs and write its report section; returns the verdicts."""
     extra = session.params.get("extra_losses") or ()
     context = {**(context or {}), "budget_note": budget_note(session.profile)}
-    verdicts = [v for c in claims_for(session.notebook, session.profile, extra)
+    verdicts = [v for c in experiments.claims_for(session.notebook, session.profile, extra)
                 if (v := judge(c, session.records, context)) is not None]
     write_verdicts(session, title, body, verdicts, report_lines)
     return verdicts

@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import suite
+from . import experiments, suite
 from .runs import RunRecord, get_profile, use_store
 from .runs.profiles import committed_stores
 from .runs.store import REPO_ROOT
@@ -117,7 +117,7 @@ def _parsed(params: dict) -> dict:
 
 
 def plan_arguments(params: dict) -> dict:
-    """The keyword arguments of :func:`aniso.suite.plan` (and ``records``) for a notebook's parameters.
+    """The keyword arguments of :func:`aniso.experiments.plan` (and ``records``) for a notebook's parameters.
 
     What :func:`start` trains with, and what ``ci/run_notebooks.py --workers`` plans ahead of the notebooks.
     """
@@ -143,8 +143,8 @@ def start(notebook: str, params: dict) -> Session:
     if "ANISO_RUNS_DIR" not in os.environ:  # a run stored in any committed store is found, not trained again
         use_store(results / "runs", also_read=[REPO_ROOT / s for s in committed_stores()
                                                if REPO_ROOT / s != results / "runs"])
-    cells = suite.notebook_cells(notebook, profile, **{k: args[k] for k in _CELL_PARAMS if k in args})
-    records = suite.records(notebook, progress=params.get("progress", True), **args)
+    cells = experiments.notebook_cells(notebook, profile, **{k: args[k] for k in _CELL_PARAMS if k in args})
+    records = experiments.records(notebook, progress=params.get("progress", True), **args)
     datasets = sorted({c.dataset for c in cells.values()})
     session = Session(notebook, profile, _parsed(params), results, roots, cells, records,
                       suite.source_label(profile, roots, datasets))

@@ -20,43 +20,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import judging, replication, suite
-from .claims import Claim, cells_of, claims_for
+from . import experiments, judging, replication, suite
+from .claims import Claim, cells_of
 from .runs import config_id, get_profile, make_config
+from .runs.profiles import PROFILES, Profile
 from .runs.store import REPO_ROOT, RunRecord, find, use_store
 from .verdicts import Verdict, counts
 
-__all__ = ["Regime", "REGIMES", "Absent", "reading", "stored_cells", "regime_verdicts", "compare", "headline_lines",
+__all__ = ["REGIMES", "Absent", "reading", "stored_cells", "regime_verdicts", "compare", "headline_lines",
            "regime_report", "curve_tables"]
 
 
-@dataclass(frozen=True)
-class Regime:
-    """A profile's committed results (its ``folder``: :attr:`aniso.runs.Profile.folder`) and the profiles whose
-    stores it shares runs with; ``device`` as its runs were made."""
-
-    name: str
-    device: str
-    what: str
-    also: tuple = ()
-
-    @property
-    def profile(self) -> str:
-        return self.name
-
-    @property
-    def folder(self) -> str:
-        return get_profile(self.name).folder
-
-    def stores(self) -> list[Path]:
-        return [REPO_ROOT / get_profile(p).folder / "runs" for p in (self.name, *self.also)]
-
-
-REGIMES = (
-    Regime("default", "cpu", "CPU, ResNet18 at 64 px, 3 epochs"),
-    Regime("long", "cpu", "CPU, ResNet18 at 64 px, 10 epochs", also=("default",)),
-    Regime("converged", "cuda", "GPU, ResNet18 at 128 px, 20 epochs"),
-)
+#: The training regimes the report compares: the profiles that say what regime they are (:attr:`Profile.regime`).
+REGIMES: tuple[Profile, ...] = tuple(p for p in PROFILES.values() if p.regime)
 
 
 @dataclass(frozen=True)
@@ -93,15 +69,15 @@ def _tuned_lr(cell, config, profile: str) -> float | None:
     return result.chosen if result is not None else None
 
 
-def stored_cells(regime: Regime, notebook: str, ids: dict | None = None) -> dict:
+def stored_cells(regime: Profile, notebook: str, ids: dict | None = None) -> dict:
     """``{cell key: records per seed, or Absent}`` of a notebook's cells in a regime's store (nothing trains).
 
     ``ids``, when given, receives ``{run id: the store folder holding it, or False}`` of every run whose id is known
     (its rate is tuned), and ``{(notebook, cell key, seed): False}`` for the others."""
-    profile = regime.profile
+    profile = regime.name
     ids = {} if ids is None else ids
     out = {}
-    for key, cell in suite.notebook_cells(notebook, profile).items():
+    for key, cell in experiments.notebook_cells(notebook, profile).items():
         configs = [make_config(profile, dataset=cell.dataset, loss=cell.loss, seed=s, device=regime.device,
                                **cell.settings) for s in suite.seeds(profile)]
         lr = _tuned_lr(cell, configs[0], profile)
@@ -117,18 +93,17 @@ def stored_cells(regime: Regime, notebook: str, ids: dict | None = None) -> dict
     return out
 
 
-def regime_verdicts(regime: Regime, keep=None) -> tuple[dict, dict]:
+def regime_verdicts(regime: Profile, keep=None) -> tuple[dict, dict]:
     """Every comparison of the regime's notebooks (the claims ``keep(claim)`` accepts), once: ``{claim id: (claim,
     Verdict, Absent or None)}``, and the runs ``{"found", "planned", "borrowed"}`` of the regime's notebooks
     (borrowed: found in the store of another regime it shares runs with)."""
-    prof = get_profile(regime.profile)
-    notebooks = prof.notebooks or suite.NOTEBOOKS
+    notebooks = experiments.for_profile(regime.name)
     out, runs = {}, {}
     with reading(regime.stores()):
         for nb in notebooks:
             cells = stored_cells(regime, nb, runs)  # a run several notebooks share counts once
-            kept = [c for c in claims_for(nb, regime.profile) if keep is None or keep(c)]
-            context = _context(nb, cells, kept, regime.profile)
+            kept = [c for c in experiments.claims_for(nb, regime.name) if keep is None or keep(c)]
+            context = _context(nb, cells, kept, regime.name)
             present = {k: v for k, v in cells.items() if isinstance(v, list)}
             for claim in kept:  # one entry per comparison: a repeat in a later notebook only where the first is not
                 if claim.id not in out or (out[claim.id][0].repeat and not claim.repeat):
@@ -144,15 +119,16 @@ def _needs(claim: Claim, cells: dict) -> list[str]:
 
 
 def _context(notebook: str, cells: dict, claims: list, profile: str) -> dict:
-    """What the figures' claims are judged with, from the cells they need (only when those are all stored)."""
+    """What the figures' claims are judged with, from the cells they need (only when those are all stored, or, for
+    an experiment that judges each cell on its own, from those that are)."""
     context = {"budget_note": judging.budget_note(profile)}
-    if notebook not in ("figure1", "figure2"):
+    experiment = experiments.get(notebook)
+    if experiment.context is None:
         return context
     needed = {k for c in claims for k in _needs(c, cells)}
     stored = {k: v for k, v in cells.items() if k in needed and isinstance(v, list)}
-    # Figure 1 judges each data set's geometry on its own; Figure 2's target NME needs every curve
-    if stored and (notebook == "figure1" or len(stored) == len(needed)):
-        context.update(judging.figure_context(notebook, stored))
+    if stored and (experiment.context_each or len(stored) == len(needed)):
+        context.update(experiments.figure_context(notebook, stored))
     return context
 
 
@@ -228,15 +204,15 @@ def _across_text(row: dict) -> str:
     return row["kind"] + (f" (not tested: {', '.join(sorted(untested))})" if untested else "")
 
 
-def _l2_cells(regime: Regime, floors: dict) -> str:
+def _l2_cells(regime: Profile, floors: dict) -> str:
     """The regime's L2 NME on 300W common (inter-ocular) against the labels and the truth, and the label noise."""
     from .tables import mean_metric
 
     with reading(regime.stores()):
-        l2 = stored_cells(regime, "figure2").get("300w/l2")
+        l2 = stored_cells(regime, experiments.REGIME_LINE).get("300w/l2")
     if not isinstance(l2, list):
         return "- | - | -"
-    floor = floors.get(f"{regime.name} ({regime.what})")
+    floor = floors.get(f"{regime.name} ({regime.regime})")
     return (f"{mean_metric(l2, 'common', 'inter_ocular'):.2f}% | "
             f"{mean_metric(l2, 'common', 'inter_ocular', 'nme_truth'):.2f}% | "
             f"{f'{100 * floor:.2f}%' if floor is not None else '-'}")
@@ -251,15 +227,16 @@ def curve_tables(regimes=REGIMES) -> tuple[dict, dict]:
     tables, floors = {}, {}
     for regime in regimes:
         with reading(regime.stores()):
-            cells = stored_cells(regime, "table6")
-            curve = {c.label: cells[k] for k, c in suite.notebook_cells("table6", regime.profile).items()
+            cells = stored_cells(regime, experiments.BUDGET_CURVE)
+            curve = {c.label: cells[k] for k, c in experiments.notebook_cells(experiments.BUDGET_CURVE,
+                                                                              regime.name).items()
                      if "epochs" in c.settings and isinstance(cells.get(k), list)}
             l2 = cells.get("300w/l2")
             if not isinstance(l2, list):
                 continue
             curve[f"L2, {l2[0].config.epochs} epoch(s)"] = l2
-            tables[f"{regime.name} ({regime.what})"] = budget_table(curve)
-            floors[f"{regime.name} ({regime.what})"] = label_noise_floor(l2[0], "common", "inter_ocular")
+            tables[f"{regime.name} ({regime.regime})"] = budget_table(curve)
+            floors[f"{regime.name} ({regime.regime})"] = label_noise_floor(l2[0], "common", "inter_ocular")
     return tables, floors
 
 
@@ -284,8 +261,8 @@ def headline_lines(results_dir: Path, regimes=REGIMES) -> list[str]:
     tables, floors = curve_tables(regimes)
     for regime in regimes:
         c = counts[regime.name]
-        lent = f" ({c['borrowed']} borrowed from {', '.join(regime.also)})" if c["borrowed"] else ""
-        lines.append(f"| {regime.name} | {regime.what} | {c['found']} of {c['planned']}{lent} | "
+        lent = f" ({c['borrowed']} borrowed from {', '.join(regime.borrows)})" if c["borrowed"] else ""
+        lines.append(f"| {regime.name} | {regime.regime} | {c['found']} of {c['planned']}{lent} | "
                      f"{_l2_cells(regime, floors)} |")
     if tables:
         ax = budget_plot(tables, floors, title="L2 on 300W common, inter-ocular: NME against training images")
@@ -343,17 +320,17 @@ def chance_lines(results: dict[str, dict]) -> list[str]:
     return out
 
 
-def regime_report(regime: Regime) -> Path:
+def regime_report(regime: Profile) -> Path:
     """``<folder>/REPORT.md`` of a regime without executed notebooks: its runs, every claim judged or absent."""
     from .files import atomic_write
 
     results, counts = regime_verdicts(regime)
     judged = [(c, v) for c, v in results.values() if isinstance(v, Verdict)]
     absent = [(c, v) for c, v in results.values() if isinstance(v, Absent)]
-    lines = [f"# The {regime.name} regime: {regime.what}", "",
+    lines = [f"# The {regime.name} regime: {regime.regime}", "",
              "Generated by `python -m aniso.regimes " + regime.name + "` from the committed store alone (nothing is "
              "trained). Do not edit by hand.", "",
-             f"- Profile **{regime.profile}**: {get_profile(regime.profile).description}.",
+             f"- Profile **{regime.name}**: {get_profile(regime.name).description}.",
              f"- Runs stored: **{counts['found']} of the {counts['planned']}** the profile's notebooks need "
              f"({100 * counts['found'] / max(counts['planned'], 1):.0f}%).",
              f"- Claims judged: {len(judged)}; absent (their runs are not all stored): {len(absent)}.", "",

@@ -19,7 +19,7 @@ from pathlib import Path
 from . import audit, headline, regimes
 from .files import atomic_write
 from .runs import get_profile
-from .suite import NOTEBOOKS
+from .experiments import NOTEBOOKS
 from .verdicts import STATUSES
 
 __all__ = ["build_report"]
@@ -64,7 +64,7 @@ def _timing_line(d: Path) -> list[str]:
 
 def _by_regime(d: Path, profile: str) -> list[str]:
     """The claims by training regime (:mod:`aniso.regimes`), in the report of a regime's own profile."""
-    if profile not in {r.profile for r in regimes.REGIMES}:
+    if profile not in {r.name for r in regimes.REGIMES}:
         return []
     return regimes.headline_lines(d)
 

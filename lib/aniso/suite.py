@@ -1,4 +1,5 @@
-"""The runs behind every notebook, defined once so that notebooks (and the parallel runner) share them.
+"""The runs behind every notebook: cells, their building blocks and their configurations (which experiment uses
+which cells is declared in :mod:`aniso.experiments`).
 
 A *cell* is one method on one data set (:class:`Cell`): a set of run
 settings trained once per seed. Its key names it, e.g. ``"300w/anisotropic"``
@@ -22,20 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .data import dataset_spec
-from .runs import RunConfig, RunRecord, get_profile, make_config, prepare_data, profile_runs, run_many, tuned_config
+from .runs import RunConfig, get_profile, make_config, prepare_data, profile_runs, tuned_config
 from .runs.config import with_loss_defaults
 from .runs.data import check_root
 from .synthetic.noise import ERROR_MODELS
 from .topology import get_scheme
 
-__all__ = ["NOTEBOOKS", "PAPER_LOSSES", "FAMILY", "SHOWN_LOSSES", "LOSS_LABELS", "ABLATION", "Cell", "cell_key",
-           "loss_label", "notebook_cells", "plan", "prepare", "records", "seeds", "grid", "source_label", "roots",
-           "describe", "synthetic_set", "study_settings", "tuning_base", "is_tuned", "dataset_spec", "get_scheme"]
-
-#: Every notebook, in the paper's order: the order the suite runs them, the report lists them and the README's
-#: table shows them. Cells shared between notebooks train in whichever runs first, then come from the store.
-NOTEBOOKS = ("table1", "table2", "table3", "table4", "table5", "table6", "figure1", "figure2", "supp_ab_sweep",
-             "supp_architectures", "mechanism", "synthetic_benchmark")
+__all__ = ["PAPER_LOSSES", "FAMILY", "SHOWN_LOSSES", "LOSS_LABELS", "ABLATION", "BASELINES", "Cell", "cell_key",
+           "loss_label", "plan", "seeds", "grid", "source_label", "roots", "describe", "synthetic_set",
+           "study_settings", "tuning_base", "is_tuned", "dataset_spec", "get_scheme", "loss_cells", "budget_cells",
+           "ablation_cells", "mechanism_cells", "sweep_cells", "arch_cells", "calibration_cells"]
 
 PAPER_LOSSES = ("l2", "l1", "smooth_l1", "wing", "adaptive_wing", "anisotropic")
 #: Relatives of the paper's loss, beyond the paper (:mod:`aniso.losses`).
@@ -107,7 +104,7 @@ def _losses(extra_losses) -> tuple:
 SHOWN_LOSSES = ("wing", "adaptive_wing", "anisotropic")
 
 
-def _loss_cells(datasets, extra_losses, profile: str, losses=None) -> dict[str, Cell]:
+def loss_cells(datasets, extra_losses, profile: str, losses=None) -> dict[str, Cell]:
     """``losses`` (default: every loss) on each data set the profile covers; the paper's loss's relatives on 300W
     only (the budget of two CPU cores); user losses always."""
     losses = tuple(losses or PAPER_LOSSES + FAMILY) + tuple(extra_losses or ())
@@ -117,14 +114,14 @@ def _loss_cells(datasets, extra_losses, profile: str, losses=None) -> dict[str, 
     return {c.key: c for c in cells}
 
 
-def _budget_cells(profile: str) -> dict[str, Cell]:
+def budget_cells(profile: str) -> dict[str, Cell]:
     """L2 on 300W with fewer epochs than the profile's: with the profile's own L2 cell, the curve of NME against
     training images that says what more compute would buy."""
     cells = [Cell("300w", "l2", {"epochs": int(e)}, f"L2, {e} epoch(s)") for e in grid(profile, "budget_epochs")]
     return {c.key: c for c in cells}
 
 
-def _ablation_cells() -> dict[str, Cell]:
+def ablation_cells() -> dict[str, Cell]:
     cells = [Cell("300w", "anisotropic", settings, label) for label, settings in ABLATION.items()]
     cells.append(Cell("300w", "adaptive_wing", label="AWing (reference)"))
     return {c.key: c for c in cells}
@@ -136,7 +133,7 @@ def study_settings(profile: str) -> dict:
     return dict(get_profile(profile).study)
 
 
-def _mechanism_cells(profile: str, extra_losses) -> dict[str, Cell]:
+def mechanism_cells(profile: str, extra_losses) -> dict[str, Cell]:
     """L2 and the paper's loss over label noise x optimiser; the relatives (and user losses) at the highest
     noise with the first optimiser, where they have the most to gain (what the profile's budget allows)."""
     study, noise, opts = study_settings(profile), grid(profile, "noise"), grid(profile, "optimizers")
@@ -147,7 +144,7 @@ def _mechanism_cells(profile: str, extra_losses) -> dict[str, Cell]:
     return {c.key: c for c in cells}
 
 
-def _sweep_cells(profile: str, a_values, b_values) -> dict[str, Cell]:
+def sweep_cells(profile: str, a_values, b_values) -> dict[str, Cell]:
     a_grid, b_grid = grid(profile, "ab")
     cells = [Cell("300w", "anisotropic", {**study_settings(profile), "loss_params": {"a": float(a), "b": float(b)}},
                   f"a={a:g}, b={b:g}", tune_defaults=True)
@@ -155,7 +152,7 @@ def _sweep_cells(profile: str, a_values, b_values) -> dict[str, Cell]:
     return {c.key: c for c in cells}
 
 
-def _arch_cells(profile: str, archs) -> dict[str, Cell]:
+def arch_cells(profile: str, archs) -> dict[str, Cell]:
     cells = [Cell("300w", "anisotropic", {**study_settings(profile), "arch": arch}, arch)
              for arch in (archs or grid(profile, "archs"))]
     return {c.key: c for c in cells}
@@ -165,7 +162,7 @@ def _arch_cells(profile: str, archs) -> dict[str, Cell]:
 BASELINES = ("l2", "l1", "smooth_l1", "wing", "adaptive_wing")
 
 
-def _calibration_cells(profile: str, candidates, baselines) -> dict[str, Cell]:
+def calibration_cells(profile: str, candidates, baselines) -> dict[str, Cell]:
     """The baselines (never the paper's loss) on each candidate annotation-error model and each data set the
     profile covers."""
     cells = [Cell(ds, loss, {"synth_errors": m}, f"{loss_label(loss)}, {m}") for m in (candidates or ERROR_MODELS)
@@ -177,35 +174,6 @@ def _calibration_cells(profile: str, candidates, baselines) -> dict[str, Cell]:
     if wrong:
         raise ValueError(f"the calibration trains the baselines only {BASELINES}, not {wrong}")
     return {c.key: c for c in cells}
-
-
-def notebook_cells(notebook: str, profile: str, extra_losses=(), a_values=None, b_values=None,
-                   archs=None, candidates=None, baselines=None) -> dict[str, Cell]:
-    """The cells a notebook draws, by key."""
-    if notebook in ("table1", "table5", "table2", "table3"):  # each shows (and judges) three losses, on one data set
-        ds = {"table1": "300w", "table5": "300w", "table2": "aflw", "table3": "wflw"}[notebook]
-        return _loss_cells((ds,), extra_losses, profile, SHOWN_LOSSES)
-    if notebook == "table6":
-        return {**_loss_cells(("300w", "wflw", "aflw"), extra_losses, profile), **_budget_cells(profile)}
-    if notebook == "table4":
-        return _ablation_cells()
-    if notebook == "figure1":
-        return {c.key: c for c in (Cell(ds, "l2", label="L2") for ds in ("300w", "wflw", "aflw")
-                                   if ds in get_profile(profile).datasets)}
-    if notebook == "figure2":
-        cells = (Cell("300w", loss, label=loss_label(loss)) for loss in ("wing", "anisotropic", "l2"))
-        return {c.key: c for c in cells}
-    if notebook == "supp_ab_sweep":
-        return _sweep_cells(profile, a_values, b_values)
-    if notebook == "supp_architectures":
-        return _arch_cells(profile, archs)
-    if notebook == "mechanism":
-        return _mechanism_cells(profile, extra_losses)
-    if notebook == "synthetic_benchmark":
-        return {}
-    if notebook == "calibration":
-        return _calibration_cells(profile, candidates, baselines)
-    raise ValueError(f"unknown notebook {notebook!r}: expected one of {', '.join(NOTEBOOKS)} or calibration")
 
 
 def seeds(profile: str, runs: int | None = None, seed: int = 0) -> list[int]:
@@ -221,17 +189,17 @@ def roots(data_root_300w=None, data_root_wflw=None, data_root_aflw=None) -> dict
     return {"300w": data_root_300w, "wflw": data_root_wflw, "aflw": data_root_aflw}
 
 
-def plan(notebook: str, profile: str = "default", runs: int | None = None, seed: int = 0, epochs: int | None = None,
-         device: str = "auto", data_roots: dict | None = None, progress: bool = True, tune: bool = True,
-         keys=None, **cell_params) -> dict[str, tuple[Cell, list[RunConfig], list[dict]]]:
-    """Every configuration a notebook needs: ``{cell key: (cell, configs per seed, record metadata per seed)}``.
+def plan(cells: dict[str, Cell], profile: str = "default", runs: int | None = None, seed: int = 0,
+         epochs: int | None = None, device: str = "auto", data_roots: dict | None = None, progress: bool = True,
+         tune: bool = True, keys=None) -> dict[str, tuple[Cell, list[RunConfig], list[dict]]]:
+    """Every configuration ``cells`` (an experiment's, :func:`aniso.experiments.notebook_cells`) need:
+    ``{cell key: (cell, configs per seed, record metadata per seed)}``.
 
     Checks every setting and opens every data root's annotation lists first
     (a bad value fails here, before any training); then resolves each cell's
     learning rate by tuning (``tune=False`` keeps the profile's rate). ``keys``: only these cells.
     """
     data_roots = data_roots or {}
-    cells = notebook_cells(notebook, profile, **cell_params)
     if keys is not None:
         cells = {k: c for k, c in cells.items() if k in set(keys)}
     out = {}
@@ -257,50 +225,6 @@ def tuning_base(cell: Cell, config: RunConfig) -> RunConfig:
 def is_tuned(cell: Cell, profile: str) -> bool:
     """Whether a cell trains at the tuned learning rate (one that sets its own rate keeps it)."""
     return get_profile(profile).tuning is not None and "lr" not in cell.settings
-
-
-def prepare(plans: dict[str, dict], workers: int | None = None, ray_address: str | None = None,
-            progress: bool = True) -> int:
-    """Tune, then train, every run that the notebooks of ``plans`` need: in parallel through Ray when asked.
-
-    ``plans``: ``{notebook: keyword arguments of plan()}``, what each notebook will be given. Every grid point
-    of every learning rate still to tune is one sweep (:func:`~aniso.runs.tune_many`), every distinct final
-    run another (:func:`~aniso.runs.run_many`), with ``workers`` and ``ray_address`` as they take them; the
-    notebooks then find everything stored. Returns the number of distinct runs.
-    """
-    from contextlib import nullcontext
-
-    from .runs import config_id, tune_many
-    from .runs.cluster import connected, parallel
-
-    untuned = {nb: plan(nb, progress=progress, tune=False, **kw) for nb, kw in plans.items()}
-    all_configs = [c for p in untuned.values() for _, cfgs, _ in p.values() for c in cfgs]
-    threads = max((c.threads for c in all_configs), default=1)
-    to_tune: dict[str, list[RunConfig]] = {}
-    for nb, kw in plans.items():
-        profile = kw.get("profile", "default")
-        to_tune.setdefault(profile, []).extend(tuning_base(cell, c) for cell, cfgs, _ in untuned[nb].values()
-                                               if is_tuned(cell, profile) for c in cfgs)
-    with connected(workers, ray_address, threads) if parallel(workers, ray_address) else nullcontext():
-        for profile, cfgs in to_tune.items():
-            tune_many(cfgs, profile, progress=progress, workers=workers, ray_address=ray_address)
-        runs = {}
-        for nb, kw in plans.items():
-            for _, cfgs, metas in plan(nb, progress=progress, **kw).values():
-                for c, m in zip(cfgs, metas):
-                    runs.setdefault(config_id(c), (c, m))
-        run_many([c for c, _ in runs.values()], progress=progress, extra_meta=[m for _, m in runs.values()],
-                 workers=workers, ray_address=ray_address)
-    return len(runs)
-
-
-def records(notebook: str, progress: bool = True, **params) -> dict[str, list[RunRecord]]:
-    """Run (or load) every cell of a notebook: ``{cell key: records, one per seed}`` (see :func:`plan`)."""
-    planned = plan(notebook, progress=progress, **params)
-    configs = [c for _, cfgs, _ in planned.values() for c in cfgs]
-    metas = [m for _, _, ms in planned.values() for m in ms]
-    done = iter(run_many(configs, progress=progress, extra_meta=metas))
-    return {key: [next(done) for _ in cfgs] for key, (_, cfgs, _) in planned.items()}
 
 
 def source_label(profile: str, data_roots: dict | None = None, datasets=None) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aniso import claims, suite
+from aniso import claims, experiments, suite
 from aniso.runs import training
 
 RESULTS = os.environ.get("ANISO_NOTEBOOK_RESULTS")
@@ -49,7 +49,7 @@ def section_meta(results: Path, notebook: str) -> dict:
 def cell_records(notebook: str) -> dict:
     """The runs of a notebook's cells, as the notebook asked for them (user losses included)."""
     extra = section_meta(Path(RESULTS), notebook).get("extra_losses") or []
-    return suite.records(notebook, profile=PROFILE, progress=False, **({"extra_losses": extra} if extra else {}))
+    return experiments.records(notebook, profile=PROFILE, progress=False, **({"extra_losses": extra} if extra else {}))
 
 
 def label_losses(results: Path, notebook: str, labels: dict) -> dict:
@@ -102,7 +102,7 @@ def test_table6(store):
 
 def test_table4_and_table5(store):
     recs = cell_records("table4")
-    by_label = {c.label: recs[k] for k, c in suite.notebook_cells("table4", PROFILE).items()}
+    by_label = {c.label: recs[k] for k, c in experiments.notebook_cells("table4", PROFILE).items()}
     for (_, method), row in ours(store, "table4").iterrows():
         if method.endswith(" vs truth"):
             continue
@@ -133,10 +133,10 @@ def test_ab_sweep(store):
 
 
 def test_every_section_judges_its_claims(store):
-    for nb in suite.NOTEBOOKS:
+    for nb in experiments.NOTEBOOKS:
         section = json.loads((store / "sections" / f"{nb}.json").read_text())
         ids = [v["id"] for v in section["verdicts"]]
-        expected = claims.claims_for(nb, PROFILE, section["meta"].get("extra_losses") or [])
+        expected = experiments.claims_for(nb, PROFILE, section["meta"].get("extra_losses") or [])
         want = [c.id for c in expected]
         assert set(ids) <= set(want) and len(ids) == len(set(ids)), nb
         skipped = [c for c in expected if c.id not in ids]

@@ -46,11 +46,13 @@ class Profile:
 
     ``per_dataset`` overrides settings per data set; ``grids`` are the supplementary studies' grids;
     ``tuning`` the learning-rate protocol; ``study`` the settings of the supplementary studies (sweep,
-    backbones, mechanism) where they differ from the main tables. ``notebooks``: the notebooks that make up the
-    profile's regime (``ci/run_notebooks.py`` runs them unless told otherwise; ``()``: all); ``datasets``: the
-    data sets its loss comparisons cover. ``plateau``: whether its runs train each backbone to a plateau of its
+    backbones, mechanism) where they differ from the main tables. ``selective``: the profile runs only the
+    experiments that name it (:mod:`aniso.experiments`), not every one; ``datasets``: the data sets its loss
+    comparisons cover. ``plateau``: whether its runs train each backbone to a plateau of its
     own (claims about backbones are judged only there; elsewhere the verdict is "at this budget"). ``folder``: where
-    the repository commits its results (its run store is ``<folder>/runs``), if it does.
+    the repository commits its results (its run store is ``<folder>/runs``), if it does. ``regime``: what a
+    training regime the report compares (:mod:`aniso.regimes`) is, in a few words (empty: not one); ``device``:
+    where its committed runs were made; ``borrows``: the profiles whose committed runs it shares.
     """
 
     name: str
@@ -61,10 +63,19 @@ class Profile:
     grids: dict = field(default_factory=dict)
     tuning: Tuning | None = None
     study: dict = field(default_factory=dict)
-    notebooks: tuple = ()
+    selective: bool = False
     datasets: tuple = ("300w", "wflw", "aflw")
     plateau: bool = False
     folder: str | None = None
+    regime: str = ""
+    device: str = "cpu"
+    borrows: tuple = ()
+
+    def stores(self) -> list:
+        """Its committed store (``<folder>/runs``), then those of the profiles it ``borrows`` runs from."""
+        from .store import REPO_ROOT
+
+        return [REPO_ROOT / get_profile(p).folder / "runs" for p in (self.name, *self.borrows)]
 
 
 # Grids every profile shares unless it says otherwise.
@@ -105,7 +116,7 @@ PROFILES: dict[str, Profile] = {
         per_dataset={"wflw": dict(synth_scale=0.12), "aflw": dict(synth_scale=0.04)},
         grids=dict(_SHARED_GRIDS, archs=("resnet18", "resnet50", "densenet121"), budget_epochs=(1, 2)),
         tuning=Tuning(grids=_LR_GRIDS, epochs=_TUNING_EPOCHS, settings=dict(synth_scale=0.3)),
-        study=dict(_STUDY), folder="results"),
+        study=dict(_STUDY), folder="results", regime="CPU, ResNet18 at 64 px, 3 epochs"),
     "long": Profile(
         "long", runs=3,
         description=("a second CPU regime for the core claims: the default's settings and tuning, 10 epochs; "
@@ -117,15 +128,16 @@ PROFILES: dict[str, Profile] = {
         grids=dict(_SHARED_GRIDS, archs=("resnet18",), noise=(1.0,), budget_epochs=(3, 6)),
         # the default's tuning, so that the two CPU regimes differ in their training budget alone
         tuning=Tuning(grids=_LR_GRIDS, epochs=_TUNING_EPOCHS, settings=dict(synth_scale=0.3)),
-        notebooks=("table1", "table5", "table6", "figure1", "figure2", "mechanism"), datasets=("300w",),
-        study=dict(_STUDY), folder="results-long"),
+        selective=True, datasets=("300w",), study=dict(_STUDY), folder="results-long",
+        regime="CPU, ResNet18 at 64 px, 10 epochs", borrows=("default",)),
     "converged": Profile(
         "converged", runs=3,
         description="for a GPU: synthetic sets at release size, ResNet18 at 128 px, 20 epochs, 3 seeds",
         settings=dict(arch="resnet18", input_size=128, epochs=20, batch_size=64, synth_scale=1.0,
                       synth_image_size=160, augment="light"),
         grids=dict(_SHARED_GRIDS, ab=((3.0, 6.0, 9.0), (1.5, 3.0, 4.5)), budget_epochs=(5, 10)),
-        tuning=Tuning(grids=_LR_GRIDS, epochs=4), study=dict(_STUDY), plateau=True, folder="results-gpu"),
+        tuning=Tuning(grids=_LR_GRIDS, epochs=4), study=dict(_STUDY), plateau=True, folder="results-gpu",
+        regime="GPU, ResNet18 at 128 px, 20 epochs", device="cuda"),
     "paper": Profile(
         "paper", runs=5,
         description="the paper's protocol: ResNet50 at 256 px, 60 epochs, 5 runs; for a GPU and the real data",
@@ -140,7 +152,7 @@ PROFILES: dict[str, Profile] = {
 # The calibration of the synthetic benchmark's annotation error (docs/CALIBRATION.md): its first stage is the
 # default regime's protocol, so its reference candidate's runs (N0) are the default store's own.
 PROFILES["calibration"] = dataclasses.replace(
-    PROFILES["default"], name="calibration", notebooks=("calibration",), folder="results-calibration",
+    PROFILES["default"], name="calibration", selective=True, folder="results-calibration", regime="",
     description=("the annotation-error calibration (docs/CALIBRATION.md): the five baselines on every candidate "
                  "error model, stage 1 at the default regime's protocol, stage 2 at the long one's, the check at "
                  "the converged one's"))
