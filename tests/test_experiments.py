@@ -91,3 +91,13 @@ def test_the_runner_refuses_an_undeclared_notebook(tmp_path, monkeypatch):
     monkeypatch.setattr(run, "REPO", tmp_path)
     with pytest.raises(SystemExit, match="stray"):
         run.notebooks(None, "default")
+
+
+def test_a_gpu_session_checks_the_calibrated_benchmark_first(monkeypatch):
+    monkeypatch.setattr(experiments, "calibrated", lambda: None)
+    assert experiments.gpu_priority()[0][0].startswith("300W: the paper's losses")
+    monkeypatch.setattr(experiments, "calibrated", lambda: "N2a")
+    what, parts = experiments.gpu_priority()[0]
+    (nb, keep), = parts
+    cells = [c for c in experiments.notebook_cells(nb, "converged").values() if keep(c)]
+    assert "N2a" in what and sorted(c.key for c in cells) == ["300w/l1/synth_errors=N2a", "300w/l2/synth_errors=N2a"]

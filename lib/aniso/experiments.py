@@ -146,13 +146,31 @@ BUDGET_CURVE = "table6"
 #: The experiment whose 300W L2 cell gives each regime's line (L2 beside the label-noise floor).
 REGIME_LINE = "figure2"
 
+def calibrated() -> str | None:
+    """The annotation-error model the committed calibration chose after its second stage (``None``: not yet)."""
+    import json
+
+    from .runs.store import REPO_ROOT
+
+    path = REPO_ROOT / get_profile(get("calibration").only[0]).folder / "sections" / "calibration.json"
+    if not path.exists():
+        return None
+    meta = json.loads(path.read_text()).get("meta", {})
+    return meta.get("chosen") if meta.get("stage2") else None
+
+
 def gpu_priority() -> list:
     """A GPU session's groups, in order: ``(what, [(experiment, which of its cells, or None for all)])``; a cell
-    trains in the first group that has it. Table 6's 300W cells first, then the experiments by their ``gpu`` rank,
-    then the rest."""
+    trains in the first group that has it. The calibrated benchmark's check first (once the calibration chose a
+    model: its L1 and L2 on 300W), then Table 6's 300W cells, the experiments by their ``gpu`` rank, the rest."""
     table6 = lambda keep: [("table6", keep)]  # noqa: E731
     ranked = sorted((e for e in EXPERIMENTS.values() if e.gpu is not None), key=lambda e: e.gpu)
+    chosen = calibrated()
+    check = [(f"the calibrated benchmark ({chosen}): L1 and L2 on 300W",
+              [("calibration", lambda cell: cell.settings.get("synth_errors") == chosen and cell.dataset == "300w"
+                and cell.loss in ("l1", "l2"))])] if chosen else []
     return [
+        *check,
         ("300W: the paper's losses (Tables 1, 5, 6; Figure 2)",
          table6(lambda cell: cell.dataset == "300w" and "epochs" not in cell.settings
                 and cell.loss in suite.PAPER_LOSSES)),

@@ -334,11 +334,14 @@ def judge_section(session, title: str, body: str, context: dict | None = None, r
     return verdicts
 
 
-def write_verdicts(session, title: str, body: str, verdicts: list[Verdict], report_lines=(), runs=()) -> None:
+def write_verdicts(session, title: str, body: str, verdicts: list[Verdict], report_lines=(), runs=(),
+                   facts: dict | None = None) -> None:
     """Write a notebook's report section: its body, its verdicts, and what the report's head needs (profile, data,
-    seeds, the run ids of the session and ``runs``, the method's lines)."""
+    seeds, the run ids of the session and ``runs``, the method's lines); ``facts``: what else other modules read
+    from it (the calibration's chosen candidate)."""
+    own = session.run_ids()
     meta = dict(profile=session.profile, data=session.source, seeds=session.runs(),
-                runs=session.run_ids() + [r for r in runs if r not in session.run_ids()],
+                runs=own + [r for r in runs if r not in set(own)],
                 extra_losses=list(session.params.get("extra_losses") or ()), report_lines=list(report_lines),
-                method_lines=METHOD_LINES)
+                method_lines=METHOD_LINES, **(facts or {}))
     write_section(session.results, session.notebook, title, body, verdicts, meta=meta)
