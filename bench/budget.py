@@ -69,7 +69,7 @@ def runs_of(profile: str) -> tuple[list, list]:
     for cell, c in finals.values():
         if not suite.is_tuned(cell, profile):
             continue
-        problem = tuning.tuning_problem(suite.tuning_base(cell, c), profile)
+        problem = tuning.tuning_problem(suite.tuning_base(cell, c))
         lrs = [*problem.grid, tuning.ladder_step(min(problem.grid), -1)]
         for lr in lrs:
             t = problem.config(lr)

@@ -231,7 +231,7 @@ def converged(out: Path, args, pool: Pool, groups=None) -> None:
             continue
         bases = [suite.tuning_base(cell, c) for cell, c, _ in plan_group(profile, args.device, cells, tune=False)
                  if suite.is_tuned(cell, profile)]
-        problems = tuning.pending(bases, profile)
+        problems = tuning.pending(bases)
         log(out, f"{what}: {len(cells)} cells; {len(problems)} learning-rate searches to run")
         for result in tuning.search_all(problems, pool.score_many) if problems else []:
             log(out, f"  {result.loss}, {result.arch}: {result.summary()}")

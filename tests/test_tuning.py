@@ -59,3 +59,16 @@ def test_a_diverged_rate_counts_as_worse_and_nothing_above_it_is_tried():
 def test_one_rate_grids_extend_both_ways():
     scores, calls = _search(lambda lr: abs(math.log10(lr) + 3), (1e-3,), extend=1)
     assert calls == [[1e-3], [3e-4, 3e-3]] and is_bracketed(scores)
+
+
+def test_a_configuration_carries_its_tuning_protocol():
+    from aniso.runs import make_config
+    from aniso.runs.config import config_id
+    from aniso.runs.tuning import tuning_problem
+
+    smoke, default = make_config("smoke", loss="l1"), make_config("default", loss="l1")
+    assert (smoke.tuning, default.tuning) == ("smoke", "default")
+    assert tuning_problem(smoke).key == tuning_problem(smoke, "smoke").key != tuning_problem(default).key
+    assert tuning_problem(smoke).base.epochs == 1 and tuning_problem(smoke).base.tuning == "smoke"
+    # how the rate was found is not part of the run: the rate is
+    assert config_id(default) == config_id(default.replace(tuning="long"))

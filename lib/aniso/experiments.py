@@ -250,14 +250,10 @@ def prepare(plans: dict[str, dict], workers: int | None = None, ray_address: str
     untuned = {nb: plan(nb, progress=progress, tune=False, **kw) for nb, kw in plans.items()}
     all_configs = [c for p in untuned.values() for _, cfgs, _ in p.values() for c in cfgs]
     threads = max((c.threads for c in all_configs), default=1)
-    to_tune: dict[str, list] = {}
-    for nb, kw in plans.items():
-        profile = kw.get("profile", "default")
-        to_tune.setdefault(profile, []).extend(suite.tuning_base(cell, c) for cell, cfgs, _ in untuned[nb].values()
-                                               if suite.is_tuned(cell, profile) for c in cfgs)
+    to_tune = [suite.tuning_base(cell, c) for nb, kw in plans.items() for cell, cfgs, _ in untuned[nb].values()
+               if suite.is_tuned(cell, kw.get("profile", "default")) for c in cfgs]
     with connected(workers, ray_address, threads) if parallel(workers, ray_address) else nullcontext():
-        for profile, cfgs in to_tune.items():
-            tune_many(cfgs, profile, progress=progress, workers=workers, ray_address=ray_address)
+        tune_many(to_tune, progress=progress, workers=workers, ray_address=ray_address)
         runs = {}
         for nb, kw in plans.items():
             for _, cfgs, metas in plan(nb, progress=progress, **kw).values():

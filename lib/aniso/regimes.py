@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import experiments, judging, replication, suite
 from .claims import Claim, cells_of
-from .runs import config_id, get_profile, make_config
+from .runs import config_id, get_profile
 from .runs.profiles import PROFILES, Profile
 from .runs.store import REPO_ROOT, RunRecord, find, use_store
 from .verdicts import Verdict, counts
@@ -65,7 +65,7 @@ def _tuned_lr(cell, config, profile: str) -> float | None:
 
     if not suite.is_tuned(cell, profile):
         return config.lr
-    result = tuning.stored_result(suite.tuning_base(cell, config), profile)
+    result = tuning.stored_result(suite.tuning_base(cell, config))
     return result.chosen if result is not None else None
 
 
@@ -78,8 +78,7 @@ def stored_cells(regime: Profile, notebook: str, ids: dict | None = None) -> dic
     ids = {} if ids is None else ids
     out = {}
     for key, cell in experiments.notebook_cells(notebook, profile).items():
-        configs = [make_config(profile, dataset=cell.dataset, loss=cell.loss, seed=s, device=regime.device,
-                               **cell.settings) for s in suite.seeds(profile)]
+        configs = suite.cell_configs(cell, profile, suite.seeds(profile), regime.device)
         lr = _tuned_lr(cell, configs[0], profile)
         if lr is None:
             out[key] = Absent(0, len(configs))

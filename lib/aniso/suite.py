@@ -31,8 +31,8 @@ from .topology import get_scheme
 
 __all__ = ["PAPER_LOSSES", "FAMILY", "SHOWN_LOSSES", "LOSS_LABELS", "ABLATION", "BASELINES", "Cell", "cell_key",
            "loss_label", "plan", "seeds", "grid", "source_label", "roots", "describe", "synthetic_set",
-           "study_settings", "tuning_base", "is_tuned", "dataset_spec", "get_scheme", "loss_cells", "budget_cells",
-           "ablation_cells", "mechanism_cells", "sweep_cells", "arch_cells", "calibration_cells"]
+           "study_settings", "tuning_base", "is_tuned", "cell_configs", "dataset_spec", "get_scheme", "loss_cells",
+           "budget_cells", "ablation_cells", "mechanism_cells", "sweep_cells", "arch_cells", "calibration_cells"]
 
 PAPER_LOSSES = ("l2", "l1", "smooth_l1", "wing", "adaptive_wing", "anisotropic")
 #: Relatives of the paper's loss, beyond the paper (:mod:`aniso.losses`).
@@ -189,6 +189,16 @@ def roots(data_root_300w=None, data_root_wflw=None, data_root_aflw=None) -> dict
     return {"300w": data_root_300w, "wflw": data_root_wflw, "aflw": data_root_aflw}
 
 
+def cell_configs(cell: Cell, profile: str, seed_list, device: str = "auto", root: str | None = None,
+                 epochs: int | None = None) -> list[RunConfig]:
+    """A cell's configuration per seed, before tuning: the profile's settings, the cell's (its own epochs, the budget
+    curve's, win over ``epochs``, a notebook's), the data root and the device, merged by
+    :func:`~aniso.runs.make_config` alone."""
+    settings = {"epochs": epochs, **cell.settings}
+    return [make_config(profile, dataset=cell.dataset, loss=cell.loss, root=root, seed=s, device=device, **settings)
+            for s in seed_list]
+
+
 def plan(cells: dict[str, Cell], profile: str = "default", runs: int | None = None, seed: int = 0,
          epochs: int | None = None, device: str = "auto", data_roots: dict | None = None, progress: bool = True,
          tune: bool = True, keys=None) -> dict[str, tuple[Cell, list[RunConfig], list[dict]]]:
@@ -204,15 +214,13 @@ def plan(cells: dict[str, Cell], profile: str = "default", runs: int | None = No
         cells = {k: c for k, c in cells.items() if k in set(keys)}
     out = {}
     for key, cell in cells.items():
-        settings = {"epochs": epochs, **cell.settings}  # a cell's own epochs (the budget curve) win
-        configs = [make_config(profile, dataset=cell.dataset, loss=cell.loss, root=data_roots.get(cell.dataset), seed=s,
-                               device=device, **settings) for s in seeds(profile, runs, seed)]
+        configs = cell_configs(cell, profile, seeds(profile, runs, seed), device, data_roots.get(cell.dataset), epochs)
         out[key] = [cell, configs, [None] * len(configs)]
     for ds in {c.dataset for c in cells.values()}:
         check_root(next(cfgs[0] for cell, cfgs, _ in out.values() if cell.dataset == ds), progress=progress)
     for key, (cell, configs, _) in out.items():
         if tune and is_tuned(cell, profile):
-            tuned = [tuned_config(tuning_base(cell, c), profile, progress) for c in configs]
+            tuned = [tuned_config(tuning_base(cell, c), progress=progress) for c in configs]
             out[key] = [cell, [c.replace(lr=t[0].lr) for c, t in zip(configs, tuned)], [t[1] for t in tuned]]
     return {k: tuple(v) for k, v in out.items()}
 

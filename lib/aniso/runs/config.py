@@ -60,6 +60,9 @@ class RunConfig:
     :func:`aniso.losses.make_loss`; ``loss`` may also be a user reference
     ``"package.module:attribute"``.
 
+    ``tuning``: the profile whose learning-rate protocol (:mod:`aniso.runs.tuning`) gives the run its rate
+    (:func:`~aniso.runs.profiles.make_config` sets it); left out of the id: the rate it chose is ``lr``.
+
     Execution: ``precision="auto"`` trains with bf16 autocast where the device
     supports it (CUDA, or a CPU with bf16 matrix units), else fp32.
     ``threads`` is torch's CPU thread count: it changes the order of sums and
@@ -97,6 +100,7 @@ class RunConfig:
     device: str = "auto"
     precision: str = "auto"
     threads: int = 2
+    tuning: str = "default"
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -185,10 +189,11 @@ def resolve_precision(precision: str, device: str) -> str:
 def config_id(config: RunConfig) -> str:
     """The run's key in the store: a hash of the settings that change its numbers.
 
-    Left out: ``threads`` on CUDA, ``synth_errors`` at its default. Added: the device type, the resolved precision,
-    the store version and, for a user loss, a hash of its module's source.
+    Left out: ``threads`` on CUDA, ``synth_errors`` at its default, ``tuning``. Added: the device type, the
+    resolved precision, the store version and, for a user loss, a hash of its module's source.
     """
     d = config.to_dict()
+    d.pop("tuning")  # how the rate was found: the rate itself is ``lr``
     if d["synth_errors"] == RunConfig.synth_errors:  # today's benchmark: the ids made before the option stay valid
         d.pop("synth_errors")
     device = resolve_device(config.device).split(":")[0]

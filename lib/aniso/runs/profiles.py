@@ -175,7 +175,8 @@ def profile_runs(profile: str) -> int:
 
 
 def make_config(profile: str = "default", **overrides) -> RunConfig:
-    """A :class:`RunConfig` from a profile's defaults; explicit ``overrides`` win.
+    """A :class:`RunConfig` from a profile's defaults (its tuning protocol among them); explicit ``overrides`` win.
+    The one place where a profile's settings, its per-data-set ones and a cell's, a study's or a notebook's meet.
 
     ``None`` values in ``overrides`` mean "keep the profile's value" (so a
     notebook can pass its parameters through unchanged). Every value is
@@ -186,7 +187,7 @@ def make_config(profile: str = "default", **overrides) -> RunConfig:
     unknown = sorted(set(overrides) - names)
     if unknown:
         raise ValueError(f"unknown run setting(s) {unknown}: expected some of {sorted(names)}")
-    values = dict(prof.settings)
+    values = dict(prof.settings, tuning=profile)
     values.update(prof.per_dataset.get(overrides.get("dataset") or RunConfig.dataset, {}))
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["loss_params"] = with_loss_defaults(values.get("loss", RunConfig.loss), values.get("loss_params") or {})

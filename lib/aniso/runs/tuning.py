@@ -98,8 +98,10 @@ def _tuning(profile: str) -> Tuning:
     return tuning
 
 
-def tuning_problem(config: RunConfig, profile: str) -> Problem:
-    """The search that serves ``config``'s loss, optimiser and backbone (validation only)."""
+def tuning_problem(config: RunConfig, profile: str | None = None) -> Problem:
+    """The search that serves ``config``'s loss, optimiser and backbone (validation only), under the protocol of
+    the profile the configuration names (``config.tuning``; ``profile``: another one)."""
+    profile = profile or config.tuning
     tuning = _tuning(profile)
     base = make_config(profile, dataset=TUNING_DATASET, loss=config.loss, loss_params=config.loss_params,
                        optimizer=config.optimizer, arch=config.arch, synth_errors=config.synth_errors,
@@ -109,7 +111,7 @@ def tuning_problem(config: RunConfig, profile: str) -> Problem:
     return Problem(base, tuple(float(x) for x in tuning.grids[config.optimizer]), int(tuning.extend))
 
 
-def tuning_configs(config: RunConfig, profile: str) -> list[RunConfig]:
+def tuning_configs(config: RunConfig, profile: str | None = None) -> list[RunConfig]:
     """The starting grid's runs for ``config``'s problem (the search may add rates beyond it)."""
     problem = tuning_problem(config, profile)
     return [problem.config(lr) for lr in problem.grid]
@@ -252,12 +254,12 @@ def store_result(problem: Problem, scores: dict[float, float], seconds: float) -
     return result
 
 
-def stored_result(config: RunConfig, profile: str) -> TuningResult | None:
+def stored_result(config: RunConfig, profile: str | None = None) -> TuningResult | None:
     """The stored search for ``config``'s loss, optimiser and backbone, or ``None`` (nothing is trained)."""
     return _load(tuning_problem(config, profile).key)
 
 
-def tune_lr(config: RunConfig, profile: str, progress: bool = True) -> TuningResult:
+def tune_lr(config: RunConfig, profile: str | None = None, progress: bool = True) -> TuningResult:
     """The tuned learning rate for ``config``'s loss, optimiser and backbone (searched once, then read back)."""
     problem = tuning_problem(config, profile)
     found = _load(problem.key)
@@ -267,7 +269,7 @@ def tune_lr(config: RunConfig, profile: str, progress: bool = True) -> TuningRes
     return store_result(problem, scores, seconds)
 
 
-def pending(configs, profile: str) -> list[Problem]:
+def pending(configs, profile: str | None = None) -> list[Problem]:
     """The distinct searches that ``configs`` need and the store does not hold yet."""
     problems: dict = {}
     for c in configs:
@@ -291,7 +293,7 @@ def search_all(problems: list[Problem], score_many: Callable[[list[RunConfig]], 
     return [store_result(p, s, time.time() - t0) for p, s in zip(problems, scores)]
 
 
-def tune_many(configs, profile: str, progress: bool = True, workers: int | None = None,
+def tune_many(configs, profile: str | None = None, progress: bool = True, workers: int | None = None,
               ray_address: str | None = None) -> list[TuningResult]:
     """:func:`tune_lr` for each configuration (in order), the searches of every distinct problem run together.
 
@@ -334,7 +336,7 @@ def _score_parallel(configs: list[RunConfig], progress: bool, workers: int | Non
     return [s if s is not None else stored_score(c) for c, s in zip(configs, known)]
 
 
-def tuned_config(config: RunConfig, profile: str, progress: bool = True) -> tuple[RunConfig, dict]:
+def tuned_config(config: RunConfig, profile: str | None = None, progress: bool = True) -> tuple[RunConfig, dict]:
     """``config`` with its tuned learning rate, and the metadata its record keeps about the choice."""
     result = tune_lr(config, profile, progress)
     meta = {"lr_tuning": {"key": result.key, "chosen": result.chosen, "grid": result.grid, "scores": result.scores,
