@@ -4,7 +4,7 @@ For each backbone and input size it measures images per second of
 
 * ``bare fp32`` / ``bare bf16``: forward + backward + Adam on one batch already on the device (bf16 =
   ``torch.autocast`` with channels-last, what the runner uses where the device has bf16 units);
-* ``loop``: the runner's own training loop (:class:`aniso.data.resident.ResidentSet` crops on the device,
+* ``loop``: the runner's own training loop (:class:`aniso.data.resident.TrainingCrops` on the device,
   the light augmentation rendered per batch there, :func:`aniso.runs.training.train_step`) on a synthetic 300W
   set, at the precision the runner picks; ``loop / bare`` is how much of the model's speed it keeps;
 * ``reference`` (``--reference``): the per-item CPU pipeline the loop replaced (``FaceDataset`` and a
@@ -46,7 +46,7 @@ import torch  # noqa: E402
 
 from aniso.data import open_dataset  # noqa: E402
 from aniso.data.augment import AUGMENTATIONS, cache_margin  # noqa: E402
-from aniso.data.resident import CropGeometry, ResidentSet  # noqa: E402
+from aniso.data.resident import CropGeometry, TrainingCrops  # noqa: E402
 from aniso.losses import make_loss  # noqa: E402
 from aniso.models import build_model  # noqa: E402
 from aniso.runs.config import resolve_precision  # noqa: E402
@@ -85,7 +85,7 @@ def bare(arch: str, size: int, batch: int, steps: int, device: str, amp: bool) -
     return batch * steps / (time.perf_counter() - t)
 
 
-def _batches(train_set: ResidentSet, batch: int, amp: bool):
+def _batches(train_set: TrainingCrops, batch: int, amp: bool):
     """The loop's batches, epoch after epoch (a small set still feeds any number of steps)."""
     aug, epoch = AUGMENTATIONS["light"], 0
     order = np.arange(len(train_set))
@@ -95,9 +95,9 @@ def _batches(train_set: ResidentSet, batch: int, amp: bool):
         epoch += 1
 
 
-def resident_set(records, size: int, device: str, crops: Path) -> ResidentSet:
+def resident_set(records, size: int, device: str, crops: Path) -> TrainingCrops:
     geometry = CropGeometry(size, 1.25, cache_margin(AUGMENTATIONS["light"]))
-    return ResidentSet(records, get_scheme("300w"), geometry, device, crops, progress=False)
+    return TrainingCrops(records, get_scheme("300w"), geometry, device, crops, progress=False)
 
 
 def _timed(arch: str, size: int, device: str, batches, steps: int) -> float:

@@ -19,7 +19,7 @@ from aniso.data.augment import (AUGMENTATIONS, AugmentConfig, augment_matrices, 
                                 item_draws)
 from aniso.data.pipeline import FaceDataset, denormalize
 from aniso.data.records import Record
-from aniso.data.resident import CropGeometry, ResidentSet, _blur, crop_images
+from aniso.data.resident import CropGeometry, EvaluationCrops, TrainingCrops, _blur, crop_images
 from aniso.synthetic import generate
 from aniso.topology import get_scheme
 from test_pipeline import face_landmarks, make_record
@@ -30,8 +30,8 @@ NOSTRIL = 31  # not its own mirror image (31 <-> 35)
 REPO = Path(__file__).resolve().parents[1]
 
 
-def train_set(records, aug: AugmentConfig, size: int = 64, folder=None) -> ResidentSet:
-    return ResidentSet(records, SCHEME, CropGeometry(size, 1.25, cache_margin(aug)), folder=folder, progress=False)
+def train_set(records, aug: AugmentConfig, size: int = 64, folder=None) -> TrainingCrops:
+    return TrainingCrops(records, SCHEME, CropGeometry(size, 1.25, cache_margin(aug)), folder=folder, progress=False)
 
 
 def centroid(image: torch.Tensor, channel: int = 1) -> np.ndarray:
@@ -180,7 +180,7 @@ def test_it_agrees_with_the_per_item_reference(blob_faces):
         assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.99
     # evaluation crops: one bilinear warp from the photograph, as the uncached reference does, unless the
     # photograph shrinks by 2x or more (then it is first reduced with INTER_AREA: no aliasing)
-    ev = ResidentSet(blob_faces, SCHEME, CropGeometry(size), progress=False)
+    ev = EvaluationCrops(blob_faces, SCHEME, CropGeometry(size), progress=False)
     plain = FaceDataset(blob_faces, SCHEME, input_size=size, cache=False)
     shrink = 1 / np.sqrt(np.abs(np.linalg.det(ev.crop[:, :, :2])))
     assert shrink.min() < 2 <= shrink.max(), "both kinds of face must be checked"
@@ -195,8 +195,9 @@ def test_it_agrees_with_the_per_item_reference(blob_faces):
 def test_predictions_map_back_to_the_photograph(blob_faces):
     """A model that predicts the eval crop's own targets gives back the original landmarks."""
     size = 48
-    ev = ResidentSet(blob_faces, SCHEME, CropGeometry(size), progress=False)
+    ev = EvaluationCrops(blob_faces, SCHEME, CropGeometry(size), progress=False)
     from aniso.data.augment import transform_points
+    from aniso.runs.evaluation import predict
 
     targets = torch.as_tensor(np.stack([transform_points(r.landmarks, m) for r, m in zip(blob_faces, ev.crop)]),
                               dtype=torch.float32)
@@ -205,7 +206,7 @@ def test_predictions_map_back_to_the_photograph(blob_faces):
         def forward(self, x):
             return targets[: len(x)]
 
-    back = ev.predict(Oracle(), np.arange(8))
+    back = predict(Oracle(), ev, np.arange(8))
     np.testing.assert_allclose(back, np.stack([r.landmarks for r in blob_faces]), atol=1e-3)
 
 
@@ -217,6 +218,12 @@ def test_blur_is_opencvs_gaussian():
     ref = cv2.GaussianBlur(img[0].astype(np.float32), (0, 0), 1.3, borderType=cv2.BORDER_REFLECT_101)
     assert np.abs(out[0] - ref).max() < 0.5  # OpenCV truncates its kernel a little further out
     np.testing.assert_allclose(out[1], img[1], atol=1e-4)  # sigma 0: unchanged
+
+
+def test_evaluation_crops_are_the_network_inputs(blob_faces):
+    with pytest.raises(ValueError, match="margin 1.*TrainingCrops"):
+        EvaluationCrops(blob_faces, SCHEME, CropGeometry(32, 1.25, 2.0), progress=False)
+    assert not hasattr(TrainingCrops, "inputs") and not hasattr(EvaluationCrops, "epoch")
 
 
 def test_crops_are_built_once_and_read_back(blob_faces, tmp_path, monkeypatch):
@@ -241,7 +248,7 @@ def test_a_face_that_does_not_decode_is_named(blob_faces, tmp_path):
     bad.write_bytes(b"not an image")
     rec = Record(image_path=bad, landmarks=blob_faces[0].landmarks, box=blob_faces[0].box, key="broken")
     with pytest.raises(Exception, match="broken"):
-        ResidentSet([blob_faces[0], rec], SCHEME, CropGeometry(32), folder=tmp_path, progress=False)
+        EvaluationCrops([blob_faces[0], rec], SCHEME, CropGeometry(32), folder=tmp_path, progress=False)
     assert not list(tmp_path.glob("*.npy")) and not list(tmp_path.glob(".*.npy"))
 
 

@@ -112,7 +112,7 @@ def tracked_faces(record: RunRecord, size: int = 128) -> dict:
     """
     import cv2
 
-    from .data.pipeline import crop_matrix, transform_points
+    from .data.augment import crop_matrix, transform_points
 
     config = record.config
     tr = record.tracked

@@ -13,7 +13,7 @@ Coordinates are pixels with **pixel centres at integer coordinates** (OpenCV's
   :func:`colour_params` into its colour jitter. Both pipelines use them, so an item
   gets the same rotation, scale, shift, flip and colour factors whichever renders it:
   :class:`~aniso.data.pipeline.FaceDataset` (one item at a time on the CPU, OpenCV)
-  or :class:`~aniso.data.resident.ResidentSet` (a batch at a time on the device).
+  or :class:`~aniso.data.resident.TrainingCrops` (a batch at a time on the device).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ loader process sits on the hot path:
    crops are written once into ``<folder>/<key>.npy`` (memory-mapped; ``key`` hashes the geometry and every
    image's path, size, modification time and box), so that later runs, and other processes, read them
    instead of decoding again; one process builds a set while the others wait on a lock.
-2. **On the device, once per process.** A :class:`ResidentSet` moves its crops to the device when it is made
+2. **On the device, once per process.** A set (:class:`TrainingCrops`, :class:`EvaluationCrops`) moves its
+   crops to the device when it is made
    and keeps them for later sets of the same faces in the same process (runs of one worker share them).
 3. **Augmented per batch, on the device.** Each face's rotation, scale, shift, flip and colour jitter come
    from :mod:`aniso.data.augment` (the draws of ``(seed, epoch, index)``, as in the reference pipeline), are
@@ -47,7 +48,8 @@ from .augment import (IMAGENET_MEAN, IMAGENET_STD, LUMA, AugmentConfig, as3, aug
                       colour_params, crop_matrix, invert, item_draws, transform_points)
 from .records import Record
 
-__all__ = ["CROP_VERSION", "CropGeometry", "cut_crop", "crop_images", "ResidentSet"]
+__all__ = ["CROP_VERSION", "CropGeometry", "cut_crop", "crop_images", "ResidentCrops", "EvaluationCrops",
+           "TrainingCrops"]
 
 #: Bump when the crops' pixels change for the same geometry and images (old cache files are then not read).
 CROP_VERSION = 1
@@ -170,17 +172,16 @@ def crop_images(records: Sequence[Record], geometry: CropGeometry, folder: str |
     return np.load(path, mmap_mode="r"), key
 
 
-class ResidentSet:
-    """The faces of ``records`` as crops on ``device``, ready to feed a network a batch at a time.
-
-    ``geometry.margin == 1``: evaluation crops (:meth:`inputs`, :meth:`predict`); larger: training crops
-    (:meth:`epoch`). ``folder``: where crops are cached on disk (``None``: built in memory). Raises
-    ``ValueError`` naming the record when its landmarks are not ``(scheme.n_points, 2)``.
+class ResidentCrops:
+    """The faces of ``records`` as crops on ``device`` (what :class:`TrainingCrops` and :class:`EvaluationCrops`
+    share). ``folder``: where crops are cached on disk (``None``: built in memory). Raises ``ValueError`` naming
+    the record when its landmarks are not ``(scheme.n_points, 2)``.
     """
 
     def __init__(self, records: Sequence[Record], scheme: Scheme | str, geometry: CropGeometry,
                  device: str = "cpu", folder: str | Path | None = None, progress: bool = True,
                  workers: int | None = None) -> None:
+        self._check_geometry(geometry)
         self.records = list(records)
         self.scheme = as_scheme(scheme)
         self.geometry = geometry
@@ -202,6 +203,13 @@ class ResidentSet:
     def __len__(self) -> int:
         return len(self.records)
 
+    def _check_geometry(self, geometry: CropGeometry) -> None:
+        """A subclass's check of the geometry it needs."""
+
+    def _normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """RGB in [0, 255] -> ``(x / 255 - mean) / std`` with the ImageNet statistics."""
+        return (x / 255.0 - self._mean) / self._std
+
     def _load(self, folder, progress: bool, workers: int | None) -> torch.Tensor:
         """The crops as a uint8 ``(M, side, side, 3)`` tensor on the device (reused from earlier sets in this
         process)."""
@@ -216,39 +224,32 @@ class ResidentSet:
             _LOADED.popitem(last=False)
         return images
 
-    # -- evaluation -------------------------------------------------------------------------------------------
 
-    def _normalise(self, x: torch.Tensor) -> torch.Tensor:
-        """RGB in [0, 255] -> ``(x / 255 - mean) / std`` with the ImageNet statistics."""
-        return (x / 255.0 - self._mean) / self._std
+class EvaluationCrops(ResidentCrops):
+    """Evaluation crops (``geometry.margin == 1``): exactly the ``S x S`` network inputs, never augmented; the
+    model runs on them in :func:`aniso.runs.evaluation.predict`."""
+
+    def _check_geometry(self, geometry: CropGeometry) -> None:
+        if geometry.margin != 1:
+            raise ValueError(f"EvaluationCrops: evaluation crops are the network inputs (margin 1), got margin "
+                             f"{geometry.margin}: a set with a margin is TrainingCrops")
 
     def inputs(self, rows) -> torch.Tensor:
         """``(B, 3, S, S)`` float32 network inputs of evaluation crops ``rows`` (no augmentation)."""
-        if self.geometry.margin != 1:
-            raise ValueError("ResidentSet.inputs: a training set (margin > 1) has no evaluation crops")
         idx = torch.as_tensor(np.asarray(rows, dtype=np.int64), device=self.device)
         return self._normalise(self.images[idx].permute(0, 3, 1, 2).float())
 
-    @torch.no_grad()
-    def predict(self, model, rows, amp: bool = False, batch_size: int = 256) -> np.ndarray:
-        """``(len(rows), N, 2)`` float64 predictions of ``model`` in original-image pixels for evaluation crops
-        ``rows`` (bf16 autocast and channels-last with ``amp``)."""
-        rows = np.asarray(rows, dtype=np.int64)
-        if rows.size == 0:
-            return np.zeros((0, self.scheme.n_points, 2))
-        model.eval()
-        out = []
-        for start in range(0, len(rows), batch_size):
-            x = self.inputs(rows[start:start + batch_size])
-            if amp:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
-                out.append(model(x).float())
-        pred = torch.cat(out).cpu().numpy().astype(np.float64)
-        inverse = np.stack([invert(m) for m in self.crop[rows]])
+
+    def to_original(self, pred: np.ndarray, rows) -> np.ndarray:
+        """``(len(rows), N, 2)`` points in input pixels of crops ``rows`` -> float64 original-image pixels."""
+        inverse = np.stack([invert(m) for m in self.crop[np.asarray(rows, dtype=np.int64)]])
         return transform_points(pred, inverse)
 
-    # -- training ---------------------------------------------------------------------------------------------
+
+class TrainingCrops(ResidentCrops):
+    """Training crops: the region every augmented view lies in (``geometry.margin``:
+    :func:`~aniso.data.augment.cache_margin`, 1 without augmentation), augmented a batch at a time on the device
+    (:meth:`epoch`)."""
 
     def epoch(self, order, augment: AugmentConfig, seed: int, epoch: int, batch_size: int, drop_last: bool = True,
               channels_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import checks, losses, models
 from ..data import DATASET_NAMES, dataset_spec
-from ..data.pipeline import AUGMENTATIONS
+from ..data.augment import AUGMENTATIONS
 from ..synthetic.noise import ERROR_MODELS
 from ..topology import get_scheme
 

@@ -1,4 +1,4 @@
-"""The metrics a run stores (predictions come from :meth:`aniso.data.resident.ResidentSet.predict`).
+"""A model's predictions on evaluation crops (:func:`predict`), and the metrics a run stores (:func:`evaluate`).
 
 Every evaluated subset is scored under every normalisation the data set
 reports (:class:`~aniso.data.DatasetSpec`), with :func:`aniso.metrics.summarize`:
@@ -15,7 +15,7 @@ from ..data import dataset_spec
 from ..metrics import nme, summarize
 from ..topology import get_scheme
 
-__all__ = ["evaluate", "quantise", "THRESHOLDS", "PRED_SCALE"]
+__all__ = ["predict", "evaluate", "quantise", "THRESHOLDS", "PRED_SCALE"]
 
 THRESHOLDS = (0.08, 0.10)
 #: Predictions are stored as integers in 1/PRED_SCALE of a pixel (to 0.001 px: half the bytes of float32, and
@@ -26,6 +26,27 @@ PRED_SCALE = 1024
 def quantise(pred: np.ndarray) -> np.ndarray:
     """Predictions (pixels) as stored: ``int32`` in 1/:data:`PRED_SCALE` px, rounded from their float32 value."""
     return np.round(np.asarray(pred, dtype=np.float32).astype(np.float64) * PRED_SCALE).astype(np.int32)
+
+
+def predict(model, crops, rows, amp: bool = False, batch_size: int = 256) -> np.ndarray:
+    """``(len(rows), N, 2)`` float64 predictions of ``model`` in original-image pixels for the evaluation crops
+    ``rows`` of ``crops`` (:class:`~aniso.data.resident.EvaluationCrops`; bf16 autocast and channels-last with
+    ``amp``)."""
+    import torch  # heavy: the report reads this module's metrics without loading torch
+
+    rows = np.asarray(rows, dtype=np.int64)
+    if rows.size == 0:
+        return np.zeros((0, crops.scheme.n_points, 2))
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(rows), batch_size):
+            x = crops.inputs(rows[start:start + batch_size])
+            if amp:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(crops.device.type, dtype=torch.bfloat16, enabled=amp):
+                out.append(model(x).float())
+    return crops.to_original(torch.cat(out).cpu().numpy().astype(np.float64), rows)
 
 
 def evaluate(pred: np.ndarray, data, dataset: str) -> tuple[dict, dict]:

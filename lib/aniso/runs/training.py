@@ -34,7 +34,7 @@ import numpy as np
 from .claims import acquire
 from .config import BALANCING, RunConfig, check_config, config_id, resolve_device, resolve_precision
 from .data import RunData, load_run_data, prepare_data
-from .evaluation import evaluate
+from .evaluation import evaluate, predict
 from .store import RunRecord, cache_dir, checkpoint_dir, find, provenance, warn_other_versions
 
 __all__ = ["run", "train_step", "configure_torch", "Interrupt", "HEAD_UNITS"]
@@ -130,7 +130,7 @@ class _Setup:
 
 def _mean_shape(config: RunConfig, data: RunData, scheme, bins) -> np.ndarray:
     """The head's offset: the mean of bin means (displacement) or the crop centre (direct prediction)."""
-    from ..data.pipeline import crop_matrix, transform_points
+    from ..data.augment import crop_matrix, transform_points
     from ..sampling import mean_of_bin_means
 
     S = config.input_size
@@ -176,7 +176,7 @@ def _setup(config: RunConfig, data: RunData, device: str, amp: bool, progress: b
 
     from .. import losses
     from ..data.augment import AUGMENTATIONS, cache_margin
-    from ..data.resident import CropGeometry, ResidentSet
+    from ..data.resident import CropGeometry, EvaluationCrops, TrainingCrops
     from ..models import build_model
     from ..sampling import FixedBudgetSampler, PoseBalancedSampler, pose_bins
     from ..topology import get_scheme
@@ -191,10 +191,10 @@ def _setup(config: RunConfig, data: RunData, device: str, amp: bool, progress: b
     # every image is decoded (once, into the crop cache): a file that does not decode fails here, naming it,
     # before any model exists
     crops = cache_dir() / "crops"
-    train_set = ResidentSet(data.train, spec_scheme, CropGeometry(S, config.crop_scale, cache_margin(augment)),
-                            device, crops, progress)
-    eval_set = ResidentSet(data.eval_records + data.val, spec_scheme, CropGeometry(S, config.crop_scale), device,
-                           crops, progress)
+    train_set = TrainingCrops(data.train, spec_scheme, CropGeometry(S, config.crop_scale, cache_margin(augment)),
+                              device, crops, progress)
+    eval_set = EvaluationCrops(data.eval_records + data.val, spec_scheme, CropGeometry(S, config.crop_scale),
+                               device, crops, progress)
     torch.manual_seed(config.seed)
     model = build_model(config.arch, spec_scheme.n_points, mean_shape=_mean_shape(config, data, spec_scheme, bins),
                         weights=config.weights, output_scale=S / HEAD_UNITS)
@@ -365,7 +365,7 @@ def _train(config: RunConfig, rid: str, device: str, progress: bool, force: bool
     timing = state.setdefault("timing", {"setup": 0.0, "steps": 0.0, "validation": 0.0})
     timing["setup"] += time.time() - t_start
     if state["epoch"] == 0 and len(st.tracked_rows):
-        state["tracked_pred"] = [st.eval_set.predict(st.model, st.tracked_rows, amp)]
+        state["tracked_pred"] = [predict(st.model, st.eval_set, st.tracked_rows, amp)]
     _epochs(config, rid, st, data, amp, state, ckpt, progress, on_epoch_end)
     return _finish(config, rid, st, data, device, amp, precision, state, extra_meta)
 
@@ -405,12 +405,12 @@ def _epoch_eval(config: RunConfig, st: _Setup, data: RunData, amp: bool, state: 
     from ..metrics import nme
 
     norm = dataset_spec(config.dataset).primary[1]
-    pred = st.eval_set.predict(st.model, st.val_rows, amp)
+    pred = predict(st.model, st.eval_set, st.val_rows, amp)
     gt = np.stack([r.landmarks for r in data.val])
     boxes = np.stack([r.box for r in data.val])
     val = float(nme(pred, gt, config.dataset, norm, boxes=boxes).mean())
     if len(st.tracked_rows):
-        state["tracked_pred"].append(st.eval_set.predict(st.model, st.tracked_rows, amp))
+        state["tracked_pred"].append(predict(st.model, st.eval_set, st.tracked_rows, amp))
     return {"val_nme": val}
 
 
@@ -423,7 +423,7 @@ def _finish(config: RunConfig, rid: str, st: _Setup, data: RunData, device: str,
     """
     t0 = time.time()
     n_eval = len(data.eval_records)
-    pred = st.eval_set.predict(st.model, np.arange(n_eval), amp)
+    pred = predict(st.model, st.eval_set, np.arange(n_eval), amp)
     metrics, arrays = evaluate(pred, data, config.dataset)
     tracked = state["tracked_pred"]
     n_points = pred.shape[1]
