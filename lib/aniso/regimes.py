@@ -22,6 +22,7 @@ from pathlib import Path
 
 from . import experiments, judging, replication, suite
 from .claims import Claim, cells_of
+from .headline import control_line, control_rows
 from .runs import config_id, get_profile
 from .runs.profiles import PROFILES, Profile
 from .runs.store import REPO_ROOT, RunRecord, find, use_store
@@ -319,6 +320,15 @@ def chance_lines(results: dict[str, dict]) -> list[str]:
     return out
 
 
+def _controls_lines(judged: list, absent: list) -> list[str]:
+    """The positive controls first, as in every report: those judged, beside the real data's gains."""
+    verdicts = [dict(id=v.id, claim=v.claim, status=v.status, stats=v.stats) for c, v in judged
+                if c.id.startswith("P.")]
+    missing = [c.id for c, _ in absent if c.id.startswith("P.")]
+    return ["## Positive controls", "", control_line(verdicts), "", *(control_rows(verdicts) if verdicts else []),
+            *(["", f"Absent: {', '.join(missing)}."] if missing else []), ""]
+
+
 def regime_report(regime: Profile) -> Path:
     """``<folder>/REPORT.md`` of a regime without executed notebooks: its runs, every claim judged or absent."""
     from .files import atomic_write
@@ -333,6 +343,7 @@ def regime_report(regime: Profile) -> Path:
              f"- Runs stored: **{counts['found']} of the {counts['planned']}** the profile's notebooks need "
              f"({100 * counts['found'] / max(counts['planned'], 1):.0f}%).",
              f"- Claims judged: {len(judged)}; absent (their runs are not all stored): {len(absent)}.", "",
+             *_controls_lines(judged, absent),
              "## Judged", "", *(v.markdown() for _, v in judged), "",
              "## Absent", "", *(f"- {c.id}: {c.text}: {v.text()}" for c, v in absent), ""]
     return atomic_write(REPO_ROOT / regime.folder / "REPORT.md", "\n".join(lines))
