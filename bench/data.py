@@ -29,15 +29,15 @@ import cv2
 import numpy as np
 import torch
 
+from aniso.data import open_dataset
 from aniso.data.pipeline import FaceDataset
 from aniso.data.records import Record
+from aniso.synthetic import generate
 from aniso.topology import get_scheme
 
 
 def synthetic_records(root: Path, n: int, seed: int) -> tuple[list[Record], str, str]:
     """About ``n`` records of a tiny synthetic WFLW tree; ``(records, scheme name, how they were made)``."""
-    from aniso.data import open_dataset
-    from aniso.synthetic import generate
 
     # WFLW has 7500 + 2500 faces; scale n / 10000 gives about n in all.
     tree = generate("wflw", root / "wflw", seed=seed, scale=n / 10000, image_size=160, progress=False)
@@ -79,7 +79,7 @@ def pipeline_rate(records: list[Record], scheme: str, size: int, seconds: float 
 
 def model_rate(arch: str, size: int, n_points: int, batch: int, steps: int) -> float:
     """Training images/s of a torchvision ``arch`` with a 2N head: Adam step on an MSE loss, random inputs."""
-    import torchvision
+    import torchvision  # heavy (torchvision): loaded where it is used  # noqa: PLC0415
 
     torch.manual_seed(0)
     model = getattr(torchvision.models, arch)(weights=None, num_classes=2 * n_points)

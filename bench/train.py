@@ -46,9 +46,11 @@ import torch  # noqa: E402
 
 from aniso.data import open_dataset  # noqa: E402
 from aniso.data.augment import AUGMENTATIONS, cache_margin  # noqa: E402
+from aniso.data.pipeline import FaceDataset, make_loader
 from aniso.data.resident import CropGeometry, TrainingCrops  # noqa: E402
 from aniso.losses import make_loss  # noqa: E402
 from aniso.models import build_model  # noqa: E402
+from aniso.runs import make_config, run
 from aniso.runs.config import resolve_precision  # noqa: E402
 from aniso.runs.training import configure_torch, train_step  # noqa: E402
 from aniso.synthetic import generate  # noqa: E402
@@ -125,7 +127,6 @@ def loop(records, arch: str, size: int, batch: int, steps: int, device: str, cro
 
 def reference(records, arch: str, size: int, batch: int, steps: int, device: str, workers: int) -> float:
     """Images/s of the per-item pipeline the loop replaced: FaceDataset + DataLoader, cache warm."""
-    from aniso.data.pipeline import FaceDataset, make_loader
 
     amp = resolve_precision("auto", device) == "bf16"
     ds = FaceDataset(records, get_scheme("300w"), input_size=size, train=True, augment=AUGMENTATIONS["light"])
@@ -182,7 +183,6 @@ def packed(k: int, arch: str, size: int, args, root: Path, crops: Path) -> float
 def fixed_cost(device: str, size: int, threads: int) -> dict:
     """Seconds of everything but the training steps in two whole one-epoch runs of one process (crops built,
     then cached): a private store and cache, synthetic 300W at 10% of its release size."""
-    from aniso.runs import make_config, run
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.update(ANISO_RUNS_DIR=f"{tmp}/runs", ANISO_READ_RUNS="", ANISO_CACHE=f"{tmp}/cache")

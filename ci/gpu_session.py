@@ -34,17 +34,23 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from pathlib import Path
+import traceback
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lib"))
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "lib"), os.environ.get("PYTHONPATH")) if p)
+
+from aniso import experiments, suite  # noqa: E402  (after lib/ is on the path)
+from aniso.experiments import gpu_priority  # noqa: E402
+from aniso.runs import Interrupt, config_id, run, stored, tuning  # noqa: E402
+from aniso.runs.progress import SweepProgress, run_images  # noqa: E402
+from aniso.runs.store import use_store  # noqa: E402
 
 #: What is trained first: (what, [(notebook, which of its cells)]); a cell shared by several groups trains in the
 #: first. The 300W loss comparison (Tables 1, 5 and 6, Figure 2) first, then the ablation, the mechanism study,
 #: the rest.
 def priority() -> list:
     """The session's groups, in order (:func:`aniso.experiments.gpu_priority`)."""
-    from aniso.experiments import gpu_priority
 
     return gpu_priority()
 
@@ -57,7 +63,7 @@ def log(out: Path, msg: str) -> None:
 
 
 def environment(out: Path) -> dict:
-    import torch
+    import torch  # heavy (torch): loaded where it is used  # noqa: PLC0415
 
     info = {"python": platform.python_version(), "torch": torch.__version__, "cpus": os.cpu_count(),
             "cuda": torch.cuda.is_available()}
@@ -105,7 +111,6 @@ def bench(out: Path, args) -> None:
 
 def _score(config, stop_at: float):
     """Worker: one learning rate's score (validation NME, inf when it diverges); None when out of time."""
-    from aniso.runs import tuning
 
     if time.time() > stop_at:
         return None
@@ -114,8 +119,6 @@ def _score(config, stop_at: float):
 
 def _train(config, meta, stop_at: float):
     """Worker: one run (stored as usual); stopped at an epoch's end after ``stop_at`` (then nothing is stored)."""
-    from aniso.runs import Interrupt, run
-    from aniso.runs.progress import run_images
 
     def stop(epoch, row):
         if time.time() > stop_at:
@@ -191,7 +194,6 @@ class Pool:
 
 def group_cells(profile: str, parts) -> dict:
     """``{cell key: (notebook, cell)}`` of one priority group."""
-    from aniso import experiments
 
     cells = {}
     for nb, keep in parts:
@@ -203,7 +205,6 @@ def group_cells(profile: str, parts) -> dict:
 
 def plan_group(profile: str, device: str, cells: dict, tune: bool) -> list:
     """The group's ``(cell, config, meta)`` per cell and seed (tuned learning rates when ``tune``)."""
-    from aniso import experiments
 
     out = []
     for nb in dict.fromkeys(nb for nb, _ in cells.values()):
@@ -216,9 +217,6 @@ def plan_group(profile: str, device: str, cells: dict, tune: bool) -> list:
 
 def converged(out: Path, args, pool: Pool, groups=None) -> None:
     """The runs of ``groups`` (default: every group of :func:`priority`), their learning rates first."""
-    from aniso import suite
-    from aniso.runs import config_id, stored, tuning
-    from aniso.runs.progress import SweepProgress
 
     profile = "smoke" if args.tiny else "converged"
     seen: set = set()
@@ -250,7 +248,6 @@ def converged_groups(out: Path, args, pool: Pool) -> None:
         except OutOfTime:
             raise
         except Exception:
-            import traceback
 
             log(out, f"GROUP FAILED ({group[0]}):\n{traceback.format_exc()}")
 
@@ -288,7 +285,6 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     store = work / "runs"
     store.mkdir(parents=True, exist_ok=True)
-    from aniso.runs.store import use_store
 
     use_store(store, args.resume)
     os.environ.update(ANISO_CACHE=str(work / "cache"), ANISO_CHECKPOINT_EVERY="1e9")
@@ -298,7 +294,6 @@ def main(argv=None) -> int:
         try:
             bench(out, args)
         except Exception:  # logged; the runs still come
-            import traceback
 
             log(out, f"BENCH FAILED:\n{traceback.format_exc()}")
     pool = Pool(out, args.runs_per_gpu, stop_at)

@@ -21,6 +21,7 @@ then find them stored.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import re
@@ -34,8 +35,9 @@ import papermill
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lib"))
+from aniso import experiments, notebook  # noqa: E402
 from aniso.files import atomic_write  # noqa: E402
-from aniso import experiments  # noqa: E402
+from aniso.runs import get_profile  # noqa: E402
 from aniso.runs.profiles import committed_stores  # noqa: E402
 
 # What a saved notebook keeps of its stderr: progress bars (tqdm redraws a line with carriage returns and
@@ -139,11 +141,9 @@ def train_parallel(nbs: list[Path], args, env: dict) -> int:
     runs (each distinct configuration once) another, into the same store the notebooks read. Returns the number
     of distinct runs.
     """
-    import ast
 
-    import yaml
+    import yaml  # heavy (yaml): loaded where it is used  # noqa: PLC0415
 
-    from aniso import notebook
 
     os.environ.update({k: env[k] for k in ("ANISO_RUNS_DIR", "ANISO_READ_RUNS", "GOMP_SPINCOUNT")})
     plans = {}
@@ -196,7 +196,6 @@ def main(argv=None) -> int:
             raise SystemExit(f"--runs-per-gpu {args.runs_per_gpu} is invalid: expected a positive integer")
         os.environ["ANISO_RUNS_PER_GPU"] = str(args.runs_per_gpu)
 
-    from aniso.runs import get_profile
 
     out = (REPO / args.out).resolve()
     (out / "notebooks").mkdir(parents=True, exist_ok=True)

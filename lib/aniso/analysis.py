@@ -107,7 +107,7 @@ def ratio_interval(residuals: np.ndarray, shape: np.ndarray, scheme: Scheme | st
     faces: then whole faces are resampled (all R runs of a chosen face
     together), since runs on one face share its labels and difficulty.
     """
-    from scipy.stats import bootstrap
+    from scipy.stats import bootstrap  # heavy (scipy): loaded where it is used  # noqa: PLC0415
 
     scheme = as_scheme(scheme)
     r = np.asarray(residuals, float)

@@ -24,6 +24,7 @@ import pandas as pd
 from . import experiments
 from .claims import cells_of, controls
 from .judging import judge
+from .runs import get_profile
 from .synthetic.noise import ERROR_MODELS, NoiseConfig
 from .verdicts import Verdict
 
@@ -138,7 +139,6 @@ def later_stage(notebook: str, plan_args: dict, profile: str, candidates: list, 
     """Stage 2 or the check: the runs of ``candidates`` (``losses``: only these baselines) at another profile's
     protocol, trained or loaded (``plan_args``: the notebook's, :func:`aniso.notebook.plan_arguments`; its epochs
     are the profile's own), and their controls judged: ``(records, {candidate: verdicts})``."""
-    from .runs import get_profile
 
     args = {**plan_args, "profile": profile, "candidates": list(candidates)}
     args.pop("epochs", None)

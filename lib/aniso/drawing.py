@@ -53,8 +53,8 @@ def draw_shape(ax, shape: np.ndarray, scheme: Scheme, color="k", lw=0.8, ms=6, l
 
 def shape_key(fig, ellipse_label: str = "error ellipse: 1 standard deviation", color=HIGHLIGHT):
     """A figure-level key for shapes drawn with :func:`draw_shape` and :func:`draw_ellipses`."""
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
+    from matplotlib.lines import Line2D  # heavy (matplotlib): loaded where it is used  # noqa: PLC0415
+    from matplotlib.patches import Patch  # heavy (matplotlib): loaded where it is used  # noqa: PLC0415
 
     handles = [Line2D([], [], color="k", lw=0.8, alpha=0.6, label="contour (the scheme's curves)"),
                Line2D([], [], ls="", marker="o", ms=4, color="k", label="contour point (anisotropic weight)"),
@@ -128,7 +128,7 @@ def convergence_grid(images: list[np.ndarray], rows: dict, gt: list[np.ndarray],
 
 def nme_curves(histories: dict, ax=None, title: str = ""):
     """Validation NME per epoch: ``{label: (R, E) array of fractions}``; mean line and min-max band over runs."""
-    from matplotlib.ticker import LogLocator, ScalarFormatter
+    from matplotlib.ticker import LogLocator, ScalarFormatter  # heavy (matplotlib): loaded where it is used  # noqa: PLC0415
 
     ax = ax or plt.subplots(figsize=(5, 3.5))[1]
     for label, h in histories.items():

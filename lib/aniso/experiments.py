@@ -10,12 +10,17 @@ one :class:`Experiment` in :data:`EXPERIMENTS` plus the notebook file (``docs/AR
 
 from __future__ import annotations
 
+import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable
 
 from . import suite
 from .claims import CLAIMS, Claim, ab_study, backbones, cells_of, extra_loss_claims, mechanism_claims
-from .runs import RunRecord, get_profile, run_many
+from .figure_data import error_geometry, val_curves
+from .runs import RunRecord, config_id, get_profile, run_many, tune_many
+from .runs.cluster import connected, parallel
+from .runs.store import REPO_ROOT
 from .suite import Cell, loss_label
 
 __all__ = ["Experiment", "EXPERIMENTS", "NOTEBOOKS", "gpu_priority", "BUDGET_CURVE", "REGIME_LINE", "get",
@@ -92,14 +97,12 @@ def _figure2(profile: str) -> dict:
 def _geometry(records: dict, a: float = 6.0, b: float = 3.0, seed: int = 0, **_) -> dict:
     """Figure 1: the error geometry per data set (ellipses of the anisotropic loss's ``a``, ``b``; bootstrap seeded
     with ``seed``)."""
-    from .figure_data import error_geometry
 
     return {"geometry": {key.split("/")[0]: error_geometry(recs, a, b, seed=seed) for key, recs in records.items()}}
 
 
 def _target(records: dict, target_nme: float | None = None, **_) -> dict:
     """Figure 2: the target NME (``target_nme`` percent, or the worse loss's final validation NME)."""
-    from .figure_data import val_curves
 
     target = (target_nme / 100) if target_nme is not None else max(val_curves(r)[:, -1].mean()
                                                                      for r in records.values())
@@ -148,9 +151,7 @@ REGIME_LINE = "figure2"
 
 def calibrated() -> str | None:
     """The annotation-error model the committed calibration chose after its second stage (``None``: not yet)."""
-    import json
 
-    from .runs.store import REPO_ROOT
 
     path = REPO_ROOT / get_profile(get("calibration").only[0]).folder / "sections" / "calibration.json"
     if not path.exists():
@@ -242,10 +243,7 @@ def prepare(plans: dict[str, dict], workers: int | None = None, ray_address: str
     run another (:func:`~aniso.runs.run_many`), with ``workers`` and ``ray_address`` as they take them; the
     notebooks then find everything stored. Returns the number of distinct runs.
     """
-    from contextlib import nullcontext
 
-    from .runs import config_id, tune_many
-    from .runs.cluster import connected, parallel
 
     untuned = {nb: plan(nb, progress=progress, tune=False, **kw) for nb, kw in plans.items()}
     all_configs = [c for p in untuned.values() for _, cfgs, _ in p.values() for c in cfgs]

@@ -12,6 +12,8 @@ import numpy as np
 
 from . import analysis
 from .data import dataset_spec, open_dataset
+from .data.augment import crop_matrix, transform_points
+from .losses import learned_covariances
 from .metrics import nme
 from .runs.data import data_root, prepare_data
 from .runs.store import RunRecord
@@ -75,7 +77,6 @@ def error_geometry(records: list[RunRecord], a: float, b: float, n_boot: int = 3
 def _learned(train_shapes: np.ndarray, scheme) -> np.ndarray:
     """The covariances the ``learned_anisotropic`` loss estimates from the training labels, eyes levelled
     (their size is in the Procrustes frame's units: figures rescale them, only their shape is compared)."""
-    from .losses import learned_covariances
 
     lc = learned_covariances(train_shapes, scheme)
     i, j = scheme.ocular
@@ -110,9 +111,8 @@ def tracked_faces(record: RunRecord, size: int = 128) -> dict:
     ``(N, 2)``), ``pred`` ``(E + 1, F, N, 2)`` — all in crop pixels — ``epochs``
     (0 = before training) and ``labels`` (pose of each face when known).
     """
-    import cv2
+    import cv2  # heavy (cv2): loaded where it is used  # noqa: PLC0415
 
-    from .data.augment import crop_matrix, transform_points
 
     config = record.config
     tr = record.tracked

@@ -17,13 +17,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import metrics, replication, stats
-from . import experiments
+from . import experiments, metrics, replication, stats
 from .claims import Claim, cells_of
 from .data import dataset_spec
-from .writers import write_section
+from .figure_data import epochs_to_reach, val_curves
+from .runs import get_profile, make_config
 from .suite import loss_label
 from .verdicts import Verdict
+from .writers import write_section
 
 __all__ = ["judge", "judge_section", "paper_sentence", "nme_matrix", "METHOD_LINES", "SGD_GATE", "untrained_arms",
            "final_val_nme", "budget_note", "write_verdicts"]
@@ -165,7 +166,6 @@ def _judge_equivalent(claim: Claim, ra, rb) -> Verdict:
 
 
 def _judge_runs(claim: Claim, ra, rb, context: dict) -> Verdict:
-    from .figure_data import epochs_to_reach, val_curves
 
     paired, note = _pairing(ra, rb)
     if claim.kind == "epoch1":
@@ -315,7 +315,6 @@ def _judge(claim: Claim, recs: dict, context: dict, needed: list) -> Verdict | N
 
 def budget_note(profile: str) -> str | None:
     """What a backbone claim's verdict adds on a profile whose runs do not train each backbone to its own plateau."""
-    from .runs import get_profile, make_config
 
     if get_profile(profile).plateau:
         return None

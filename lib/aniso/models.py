@@ -42,7 +42,7 @@ def _backbone(arch: str) -> tuple[nn.Module, int, str]:
 
     Returns (backbone, feature width, name of the removed classifier attribute).
     """
-    import torchvision.models as tvm
+    import torchvision.models as tvm  # heavy (torchvision): loaded where it is used  # noqa: PLC0415
 
     net = getattr(tvm, arch)(weights=None)
     attr = "classifier" if arch.startswith("densenet") else "fc"

@@ -22,10 +22,14 @@ from pathlib import Path
 
 from . import experiments, judging, replication, suite
 from .claims import Claim, cells_of
+from .drawing import budget_plot, save_figure
+from .figure_data import label_noise_floor
+from .files import atomic_write
 from .headline import control_line, control_rows
-from .runs import config_id, get_profile
+from .runs import config_id, get_profile, tuning
 from .runs.profiles import PROFILES, Profile
 from .runs.store import REPO_ROOT, RunRecord, find, use_store
+from .tables import budget_table, mean_metric
 from .verdicts import Verdict, counts
 
 __all__ = ["REGIMES", "Absent", "reading", "stored_cells", "regime_verdicts", "compare", "headline_lines",
@@ -62,7 +66,6 @@ def reading(stores: list[Path]):
 
 def _tuned_lr(cell, config, profile: str) -> float | None:
     """The stored tuned learning rate of a cell's configuration (``None``: not tuned yet)."""
-    from .runs import tuning
 
     if not suite.is_tuned(cell, profile):
         return config.lr
@@ -206,7 +209,6 @@ def _across_text(row: dict) -> str:
 
 def _l2_cells(regime: Profile, floors: dict) -> str:
     """The regime's L2 NME on 300W common (inter-ocular) against the labels and the truth, and the label noise."""
-    from .tables import mean_metric
 
     with reading(regime.stores()):
         l2 = stored_cells(regime, experiments.REGIME_LINE).get("300w/l2")
@@ -221,8 +223,6 @@ def _l2_cells(regime: Profile, floors: dict) -> str:
 def curve_tables(regimes=REGIMES) -> tuple[dict, dict]:
     """Per regime with its runs, L2 on 300W against training images (:func:`aniso.tables.budget_table`) and the
     label-noise floor."""
-    from .figure_data import label_noise_floor
-    from .tables import budget_table
 
     tables, floors = {}, {}
     for regime in regimes:
@@ -247,7 +247,6 @@ def _is_300w(claim: Claim) -> bool:
 def headline_lines(results_dir: Path, regimes=REGIMES) -> list[str]:
     """The report's section on regimes: runs per regime, L2 against the label noise, the claims side by side, what
     holds everywhere and what depends on the budget, and the regime figure (written into ``results_dir``)."""
-    from .drawing import budget_plot, save_figure
 
     results, counts = {}, {}
     for regime in regimes:
@@ -331,7 +330,6 @@ def _controls_lines(judged: list, absent: list) -> list[str]:
 
 def regime_report(regime: Profile) -> Path:
     """``<folder>/REPORT.md`` of a regime without executed notebooks: its runs, every claim judged or absent."""
-    from .files import atomic_write
 
     results, counts = regime_verdicts(regime)
     judged = [(c, v) for c, v in results.values() if isinstance(v, Verdict)]

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import stats
+from .judging import nme_matrix
 from .paper import paper_table
 from .writers import fmt_pm
 
@@ -141,8 +143,6 @@ def gain_table(records: dict, cells: dict, base: str = "l2", subset: str = "full
     One row per (optimizer, loss, against) and label-noise level, with the
     mean paired gain, its 95% interval and the outcome (:func:`aniso.stats.compare`).
     """
-    from . import stats
-    from .judging import nme_matrix
 
     rows = []
     for key, cell in cells.items():

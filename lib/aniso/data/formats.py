@@ -333,7 +333,7 @@ def write_aflw_mat(path: str | Path, bbox, data, mask, names, ra, n_train: int |
     ``n_train``: optional size of the training split (written as a scalar
     field that the real release lacks).
     """
-    import scipy.io
+    import scipy.io  # heavy (scipy): loaded where it is used  # noqa: PLC0415
 
     bbox = np.asarray(bbox, dtype=np.float64)
     data = np.asarray(data, dtype=np.float64)
@@ -390,7 +390,7 @@ def read_aflw_mat(path: str | Path) -> AflwMat:
     missing or has the wrong shape, when ``ra`` is not a permutation of 1..M,
     or when ``n_train`` is out of range.
     """
-    import scipy.io
+    import scipy.io  # heavy (scipy): loaded where it is used  # noqa: PLC0415
 
     path = Path(path)
     try:

@@ -84,15 +84,30 @@ epoch reaches the workers when the next iterator forks them. Eval mode
 
 from __future__ import annotations
 
+import random
 from typing import Sequence
 
 import cv2
 import numpy as np
 import torch
 
-from aniso.data.augment import (AUGMENTATIONS, IMAGENET_MEAN, IMAGENET_STD, LUMA, AugmentConfig, as3,
-                                augment_matrices, cache_margin, colour_matrices, colour_params, crop_matrix, invert,
-                                item_draws, to_original, transform_points)
+from aniso.data.augment import (
+    AUGMENTATIONS,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    LUMA,
+    AugmentConfig,
+    as3,
+    augment_matrices,
+    cache_margin,
+    colour_matrices,
+    colour_params,
+    crop_matrix,
+    invert,
+    item_draws,
+    to_original,
+    transform_points,
+)
 from aniso.data.records import Record
 from aniso.topology import Scheme, as_scheme
 
@@ -254,7 +269,7 @@ class FaceDataset(torch.utils.data.Dataset):
         """Decode and cache every record now (before DataLoader workers fork, so that they share it)."""
         if not self.cache:
             return
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # heavy (tqdm): loaded where it is used  # noqa: PLC0415
 
         todo = [i for i, c in enumerate(self._cached) if c is None]
         for i in tqdm(todo, desc="caching face crops", unit="face", disable=not progress or not todo):
@@ -330,7 +345,6 @@ class FaceDataset(torch.utils.data.Dataset):
 
 def _worker_init(worker_id: int) -> None:
     """Seed numpy and ``random`` in a DataLoader worker from torch's per-worker seed."""
-    import random
 
     # Items draw from their own (seed, epoch, index) generators; this only
     # covers any other randomness. (Do not call cv2.setNumThreads here: in a

@@ -22,7 +22,7 @@ def read_image(path: str | Path) -> np.ndarray:
     an image OpenCV can decode. Paths with spaces or non-ASCII characters are
     fine (the bytes are read with Python and decoded by OpenCV).
     """
-    import cv2
+    import cv2  # heavy (cv2): loaded where it is used  # noqa: PLC0415
 
     p = Path(path)
     try:

@@ -43,9 +43,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..files import atomic_path
 from ..topology import Scheme, as_scheme
-from .augment import (IMAGENET_MEAN, IMAGENET_STD, LUMA, AugmentConfig, as3, augment_matrices, colour_matrices,
-                      colour_params, crop_matrix, invert, item_draws, transform_points)
+from .augment import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    LUMA,
+    AugmentConfig,
+    as3,
+    augment_matrices,
+    colour_matrices,
+    colour_params,
+    crop_matrix,
+    invert,
+    item_draws,
+    transform_points,
+)
 from .records import Record
 
 __all__ = ["CROP_VERSION", "CropGeometry", "cut_crop", "crop_images", "ResidentCrops", "EvaluationCrops",
@@ -98,7 +111,7 @@ def cut_crop(image: np.ndarray, matrix: np.ndarray, side: int, border: str = "co
     A photograph shrunk by more than 2x is first reduced with ``INTER_AREA`` by the whole factor (which averages
     instead of skipping pixels), then one bilinear ``warpAffine`` cuts the crop.
     """
-    import cv2
+    import cv2  # heavy (cv2): loaded where it is used  # noqa: PLC0415
 
     m = np.asarray(matrix, dtype=np.float64)
     shrink = 1.0 / math.sqrt(abs(np.linalg.det(m[:, :2])))  # original pixels per crop pixel
@@ -126,7 +139,7 @@ def _crop_key(records: Sequence[Record], geometry: CropGeometry) -> str:
 
 def _fill(out: np.ndarray, records: Sequence[Record], geometry: CropGeometry, workers: int, progress: bool) -> None:
     """Decode and cut every record's crop into ``out`` (threads: OpenCV releases the GIL while it works)."""
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # heavy (tqdm): loaded where it is used  # noqa: PLC0415
 
     side = geometry.side
 
@@ -149,7 +162,6 @@ def crop_images(records: Sequence[Record], geometry: CropGeometry, folder: str |
     built (one process at a time: a lock file) and written there atomically; without, built in memory. A face
     whose image is missing or does not decode, or whose box has no size, fails naming the record.
     """
-    from ..files import atomic_path
 
     key = _crop_key(records, geometry)
     shape = (len(records), geometry.side, geometry.side, 3)

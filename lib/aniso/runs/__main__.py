@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from .verify import main as verify_main
+
 _USAGE = "usage: python -m aniso.runs verify [STORE ...] [--prune]   (verify --help says more)"
 
 
@@ -12,7 +14,6 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] != "verify":
         print(f"{_USAGE}\nunknown command {argv[0]!r}: expected 'verify'" if argv else _USAGE, file=sys.stderr)
         return 2
-    from .verify import main as verify_main
 
     return verify_main(argv[1:])
 

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
+import aniso
+
 from .config import RunConfig, config_id, resolve_device
 from .progress import SweepProgress
 from .store import cache_dir, read_dirs, runs_dir
@@ -52,7 +54,6 @@ def parallel(workers: int | None, ray_address: str | None) -> bool:
 
 def worker_env() -> dict[str, str]:
     """Environment variables every Ray task gets (absolute paths, so a task's working directory does not matter)."""
-    import aniso
 
     lib = str(Path(aniso.__file__).resolve().parents[1])
     env = {"ANISO_RUNS_DIR": str(runs_dir().resolve()), "ANISO_CACHE": str(cache_dir().resolve()),
@@ -103,7 +104,7 @@ def connected(workers: int | None, ray_address: str | None, threads: int = 1) ->
     ``ray_address``: join that cluster. Else a local cluster with ``num_cpus = workers x threads`` (``threads``:
     the largest thread count of the runs to come); it finds this machine's GPUs itself.
     """
-    import ray
+    import ray  # heavy (ray): loaded where it is used  # noqa: PLC0415
 
     if ray.is_initialized():
         yield
@@ -169,8 +170,8 @@ def sweep(fn: Callable, tasks: Sequence[tuple[RunConfig, tuple]], workers: int |
     that return ``{"images": n, ...}``, and the time left; each failure is printed when it happens, with its
     configuration and traceback. Must run inside :func:`connected`.
     """
-    import ray
-    from tqdm.auto import tqdm
+    import ray  # heavy (ray): loaded where it is used  # noqa: PLC0415
+    from tqdm.auto import tqdm  # heavy (tqdm): loaded where it is used  # noqa: PLC0415
 
     remote, env = ray.remote(_call), {"env_vars": worker_env()}
     options = [resources(c) for c, _ in tasks]  # a bad device fails here, before anything is submitted
@@ -215,7 +216,7 @@ def sweep(fn: Callable, tasks: Sequence[tuple[RunConfig, tuple]], workers: int |
 def _cancel(refs: list) -> None:
     """Interrupt running tasks: each gets a ``KeyboardInterrupt``, so its run keeps its checkpoint and releases its
     claim (a killed worker's claim would block the run until it expires). Waits up to 30 s for them."""
-    import ray
+    import ray  # heavy (ray): loaded where it is used  # noqa: PLC0415
 
     for ref in refs:
         ray.cancel(ref)

@@ -163,7 +163,7 @@ def _check_loss(c: RunConfig, spec) -> None:
 
 def resolve_device(device: str) -> str:
     """``"auto"`` -> ``"cuda"`` when a GPU is present, else ``"cpu"``."""
-    import torch
+    import torch  # heavy (torch): loaded where it is used  # noqa: PLC0415
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"

@@ -20,6 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from ..data import Record, dataset_spec, open_dataset
+from ..data.truth import TRUTH_FILE
+from ..synthetic import GENERATOR_VERSION, generate
+from ..synthetic.noise import error_model
 from .config import RunConfig
 from .store import cache_dir
 
@@ -32,7 +35,6 @@ VAL_SUBSET = "val"
 
 def synthetic_root(config: RunConfig) -> Path:
     """Cache folder of the synthetic set a run uses (keyed by everything that changes its files)."""
-    from ..synthetic import GENERATOR_VERSION
 
     name = (f"{config.dataset}-g{GENERATOR_VERSION}-seed{config.synth_seed}-scale{config.synth_scale:g}"
             f"-px{config.synth_image_size}-noise{config.synth_noise:g}")
@@ -50,9 +52,6 @@ def prepare_data(config: RunConfig, progress: bool = True) -> Path:
     """:func:`data_root`, after generating the synthetic set into the cache if it is not there yet."""
     if config.root is not None:
         return Path(config.root)
-    from ..data.truth import TRUTH_FILE
-    from ..synthetic import generate
-    from ..synthetic.noise import error_model
 
     root = synthetic_root(config)
     if (root / TRUTH_FILE).exists():
@@ -122,7 +121,6 @@ _OPENED: dict = {}
 def _open(dataset: str, root: Path, subset: str, synthetic: bool) -> list[Record]:
     if not synthetic:
         return open_dataset(dataset, root, subset)
-    from ..data.truth import TRUTH_FILE
 
     key = (dataset, str(Path(root).resolve()), subset, (Path(root) / TRUTH_FILE).stat().st_mtime_ns)
     if key not in _OPENED:
@@ -152,7 +150,7 @@ def check_images(records, progress: bool = False) -> None:
     second) and it turns a corrupt file into an error before the first epoch
     instead of a failure half-way through training.
     """
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # heavy (tqdm): loaded where it is used  # noqa: PLC0415
 
     seen = set()
     for r in tqdm(records, desc="checking images", disable=not progress, leave=False):

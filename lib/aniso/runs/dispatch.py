@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from .cluster import RunsFailed, check_same_run, connected, parallel, sweep
 from .config import RunConfig, config_id
+from .progress import SweepProgress, run_images
 from .store import RunRecord, check_stored, find, read_dirs, warn_other_versions
 from .training import run
 
@@ -31,7 +33,6 @@ def run_many(configs: Iterable[RunConfig], progress: bool = True, extra_meta=Non
     Every stored record among them is loaded first: a damaged one raises
     :class:`~aniso.runs.store.DamagedRecord` (naming the file and the remedy) before anything trains.
     """
-    from .cluster import parallel
 
     configs = list(configs)
     metas = list(extra_meta) if extra_meta is not None else [None] * len(configs)
@@ -40,7 +41,6 @@ def run_many(configs: Iterable[RunConfig], progress: bool = True, extra_meta=Non
     loaded = check_stored(config_id(c) for c in configs)
     if not parallel(workers, ray_address):
         return _serial(configs, metas, progress, loaded)
-    from .cluster import connected
 
     with connected(workers, ray_address, threads=max((c.threads for c in configs), default=1)):
         return _parallel(configs, metas, progress, workers, loaded)
@@ -48,7 +48,6 @@ def run_many(configs: Iterable[RunConfig], progress: bool = True, extra_meta=Non
 
 def _serial(configs: list[RunConfig], metas: list, progress: bool, loaded: dict) -> list[RunRecord]:
     """Each run in turn: a loaded record as it is, a missing one trained (a configuration given twice, once)."""
-    from .progress import SweepProgress, run_images
 
     ids = [config_id(c) for c in configs]
     bar = SweepProgress(len(configs), desc=f"runs ({len(set(ids) - loaded.keys())} to train)", progress=progress)
@@ -68,8 +67,6 @@ def _serial(configs: list[RunConfig], metas: list, progress: bool, loaded: dict)
 
 def _train_one(config: RunConfig, meta: dict | None, expected: str) -> dict:
     """What a Ray task does: train and store one run (or find it stored); returns its id and training images."""
-    from .cluster import check_same_run
-    from .progress import run_images
 
     check_same_run(config, expected)
     record = run(config, progress=False, extra_meta=meta)
@@ -80,7 +77,6 @@ def _parallel(configs: list[RunConfig], metas: list, progress: bool, workers: in
               loaded: dict) -> list[RunRecord]:
     """Dispatch every distinct missing run; then every record, in the order given (the new ones read from the
     store)."""
-    from .cluster import RunsFailed, sweep
 
     ids = [config_id(c) for c in configs]
     first = {}

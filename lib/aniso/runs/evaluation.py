@@ -32,7 +32,7 @@ def predict(model, crops, rows, amp: bool = False, batch_size: int = 256) -> np.
     """``(len(rows), N, 2)`` float64 predictions of ``model`` in original-image pixels for the evaluation crops
     ``rows`` of ``crops`` (:class:`~aniso.data.resident.EvaluationCrops`; bf16 autocast and channels-last with
     ``amp``)."""
-    import torch  # heavy: the report reads this module's metrics without loading torch
+    import torch  # heavy: the report reads this module without loading torch  # noqa: PLC0415
 
     rows = np.asarray(rows, dtype=np.int64)
     if rows.size == 0:

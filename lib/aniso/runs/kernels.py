@@ -21,6 +21,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
 __all__ = ["SIMD_FLAGS", "KERNEL_VARIABLES", "fingerprint", "kernel_differences"]
 
 #: The instruction sets whose presence changes which loops numpy, torch (ATen, oneDNN, MKL) or OpenCV run.
@@ -47,14 +49,12 @@ def _cpu_flags() -> list[str]:
 
 def _numpy_dispatch() -> list[str]:
     """numpy's dispatched feature groups this process runs (those the CPU has and no variable disabled)."""
-    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
-
     return [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
 
 
 def fingerprint(device: str = "cpu") -> dict:
     """What decides a run's kernels on ``device`` (``"cpu"`` or ``"cuda..."``), as a JSON-ready mapping."""
-    import torch
+    import torch  # heavy (torch): loaded where it is used  # noqa: PLC0415
 
     out = {"cpu_flags": _cpu_flags(), "numpy": _numpy_dispatch(), "torch": torch.backends.cpu.get_cpu_capability(),
            "threads": torch.get_num_threads(),

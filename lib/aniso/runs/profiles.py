@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .. import checks
 from .config import RunConfig, check_config, with_loss_defaults
+from .store import REPO_ROOT
 
 __all__ = ["Profile", "Tuning", "PROFILES", "get_profile", "make_config", "profile_runs", "committed_stores"]
 
@@ -73,7 +74,6 @@ class Profile:
 
     def stores(self) -> list:
         """Its committed store (``<folder>/runs``), then those of the profiles it ``borrows`` runs from."""
-        from .store import REPO_ROOT
 
         return [REPO_ROOT / get_profile(p).folder / "runs" for p in (self.name, *self.borrows)]
 

@@ -24,7 +24,7 @@ class SweepProgress:
     """
 
     def __init__(self, total: int, done: int = 0, desc: str = "runs", progress: bool = True):
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # heavy (tqdm): loaded where it is used  # noqa: PLC0415
 
         self.total, self.done, self.new, self.images = total, done, 0, 0
         self.failed = 0

@@ -41,8 +41,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import __version__
+from ..data import dataset_spec
 from ..files import atomic_write, write_error
-from .config import RunConfig
+from ..losses import LossReferenceError, is_reference
+from ..topology import get_scheme
+from .config import STORE_VERSION, RunConfig, config_id
+from .evaluation import PRED_SCALE
 from .kernels import fingerprint
 
 __all__ = ["REPO_ROOT", "RunRecord", "runs_dir", "read_dirs", "cache_dir", "use_store", "stored", "find",
@@ -98,7 +103,6 @@ def find(run_id: str) -> Path | None:
 
 def stored(config: RunConfig) -> bool:
     """Whether the store already holds this run."""
-    from .config import config_id
 
     return find(config_id(config)) is not None
 
@@ -120,7 +124,7 @@ class RunRecord:
 
     @property
     def history(self):
-        import pandas as pd
+        import pandas as pd  # heavy (pandas): loaded where it is used  # noqa: PLC0415
 
         return pd.DataFrame(self.meta["history"])
 
@@ -161,7 +165,6 @@ class RunRecord:
 
     def predictions(self, subset: str) -> np.ndarray:
         """``(M, N, 2)`` float64 predictions in original-image pixels (stored to 1/1024 px)."""
-        from .evaluation import PRED_SCALE
 
         return self._array("faces/pred", "predictions")[self._rows(subset)] / PRED_SCALE
 
@@ -295,8 +298,6 @@ def array_problems(meta: dict, arrays: dict[str, np.ndarray]) -> list[str]:
     NME) ``(M,)``; for every evaluated subset ``s`` with ``metrics[s]["n"] = n``: ``rows/s`` ``(n,)`` of rows in
     ``[0, M)``; the tracked faces' predictions ``(epochs, faces, N_points, 2)``.
     """
-    from ..data import dataset_spec
-    from ..topology import get_scheme
 
     try:
         n_points = get_scheme(dataset_spec(meta["config"]["dataset"]).scheme).n_points
@@ -344,8 +345,6 @@ def expected_id(meta: dict, path: Path) -> tuple[str | None, str]:
     one with them. ``(None, why)`` when a user loss's module cannot be imported (its source is part of the id).
     Raises :class:`DamagedRecord` for a configuration or a provenance that cannot be hashed.
     """
-    from ..losses import LossReferenceError, is_reference
-    from .config import config_id
 
     prov = meta.get("provenance") if isinstance(meta.get("provenance"), dict) else {}
     device, precision = str(prov.get("device", "")), prov.get("precision")
@@ -368,7 +367,6 @@ def expected_id(meta: dict, path: Path) -> tuple[str | None, str]:
 
 def check_record(meta: dict, arrays: dict[str, np.ndarray], json_path: Path) -> None:
     """Raise :class:`DamagedRecord` when the record (read from ``json_path`` and its ``.npz``) is not usable."""
-    from .config import STORE_VERSION
 
     json_path = Path(json_path)
     if meta["id"] != json_path.stem:
@@ -456,12 +454,11 @@ def _cpu_model() -> str:
 
 def installed_versions() -> dict:
     """Versions of what a run's numbers depend on, as installed now."""
-    import cv2
-    import scipy
-    import torch
-    import torchvision
+    import cv2  # heavy (cv2): loaded where it is used  # noqa: PLC0415
+    import scipy  # heavy (scipy): loaded where it is used  # noqa: PLC0415
+    import torch  # heavy (torch): loaded where it is used  # noqa: PLC0415
+    import torchvision  # heavy (torchvision): loaded where it is used  # noqa: PLC0415
 
-    from .. import __version__
 
     return {"python": platform.python_version(), "aniso": __version__, "torch": torch.__version__,
             "torchvision": torchvision.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
@@ -471,7 +468,7 @@ def installed_versions() -> dict:
 def provenance(device: str, precision: str) -> dict:
     """Seedless provenance: library versions, commit, device, precision, threads, CPU, and the numeric kernels'
     fingerprint (:func:`aniso.runs.kernels.fingerprint`: what decides bit-identity; the CPU's name does not)."""
-    import torch
+    import torch  # heavy (torch): loaded where it is used  # noqa: PLC0415
 
     dev = device
     if device.startswith("cuda"):

@@ -22,6 +22,7 @@ process left beside a checkpoint are removed when the run starts again.
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 import os
 import shutil
@@ -31,11 +32,20 @@ from typing import Callable
 
 import numpy as np
 
+from .. import losses
+from ..data import dataset_spec
+from ..data.augment import AUGMENTATIONS, cache_margin, crop_matrix, transform_points
+from ..data.resident import CropGeometry, EvaluationCrops, TrainingCrops
+from ..files import atomic_write
+from ..metrics import nme
+from ..models import build_model
+from ..sampling import FixedBudgetSampler, PoseBalancedSampler, mean_of_bin_means, pose_bins
+from ..topology import get_scheme
 from .claims import acquire
 from .config import BALANCING, RunConfig, check_config, config_id, resolve_device, resolve_precision
 from .data import RunData, load_run_data, prepare_data
 from .evaluation import evaluate, predict
-from .store import RunRecord, cache_dir, checkpoint_dir, find, provenance, warn_other_versions
+from .store import RunRecord, SaveFailed, cache_dir, checkpoint_dir, find, provenance, save_failed, warn_other_versions
 
 __all__ = ["run", "train_step", "configure_torch", "Interrupt", "HEAD_UNITS"]
 
@@ -69,7 +79,7 @@ def run(config: RunConfig, progress: bool = True, force: bool = False,
     check_config(config)
     device = resolve_device(config.device)
     if device.startswith("cuda"):
-        import torch
+        import torch  # heavy (torch): loaded where it is used  # noqa: PLC0415
 
         if not torch.cuda.is_available():
             raise RuntimeError(f"run {rid} is not in the store and needs CUDA ({config.device}), which is not "
@@ -91,7 +101,6 @@ def _train_claimed(config: RunConfig, rid: str, device: str, progress: bool, for
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
 
-    from .store import SaveFailed, save_failed
 
     ckpt_dir = checkpoint_dir(rid)
     try:
@@ -130,8 +139,6 @@ class _Setup:
 
 def _mean_shape(config: RunConfig, data: RunData, scheme, bins) -> np.ndarray:
     """The head's offset: the mean of bin means (displacement) or the crop centre (direct prediction)."""
-    from ..data.augment import crop_matrix, transform_points
-    from ..sampling import mean_of_bin_means
 
     S = config.input_size
     if config.target == "absolute":
@@ -142,7 +149,7 @@ def _mean_shape(config: RunConfig, data: RunData, scheme, bins) -> np.ndarray:
 
 def _scheduler(config: RunConfig, optimizer):
     """Per-epoch learning-rate schedule: cosine to 0, step (x0.1 for the last quarter) or constant."""
-    from torch.optim import lr_scheduler
+    from torch.optim import lr_scheduler  # heavy (torch): loaded where it is used  # noqa: PLC0415
 
     if config.schedule == "cosine":
         return lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
@@ -152,7 +159,7 @@ def _scheduler(config: RunConfig, optimizer):
 
 
 def _optimizer(config: RunConfig, params):
-    import torch
+    import torch  # heavy (torch): loaded where it is used  # noqa: PLC0415
 
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
@@ -172,14 +179,8 @@ def _fingerprint(model, sampler) -> dict:
 
 
 def _setup(config: RunConfig, data: RunData, device: str, amp: bool, progress: bool) -> _Setup:
-    import torch
+    import torch  # heavy (torch): loaded where it is used  # noqa: PLC0415
 
-    from .. import losses
-    from ..data.augment import AUGMENTATIONS, cache_margin
-    from ..data.resident import CropGeometry, EvaluationCrops, TrainingCrops
-    from ..models import build_model
-    from ..sampling import FixedBudgetSampler, PoseBalancedSampler, pose_bins
-    from ..topology import get_scheme
 
     spec_scheme = get_scheme(config.dataset)
     S = config.input_size
@@ -215,7 +216,6 @@ def _setup(config: RunConfig, data: RunData, device: str, amp: bool, progress: b
 
 def _tracked_rows(config: RunConfig, data: RunData) -> np.ndarray:
     """Rows of the most frontal and the most profile test face (Figures 2 and 3); none for a tuning run."""
-    from ..data import dataset_spec
 
     if config.evaluate != "test":
         return np.zeros(0, dtype=np.int64)
@@ -237,7 +237,7 @@ def train_step(model, loss_fn, optimizer, images, landmarks, amp: bool):
     bf16 autocast (``amp``) covers the model only: the loss is computed in float32 on its float32 output. A
     step whose loss is not finite is taken all the same (the caller checks the running sum and stops the run).
     """
-    import torch
+    import torch  # heavy (torch): loaded where it is used  # noqa: PLC0415
 
     with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=amp):
         pred = model(images)
@@ -254,8 +254,8 @@ _CHECK_EVERY = 25
 
 def _train_epoch(config: RunConfig, st: _Setup, epoch: int, amp: bool, progress: bool, rid: str) -> float:
     """One epoch; returns the mean training loss. Raises ``FloatingPointError`` when the loss is not finite."""
-    import torch
-    from tqdm.auto import tqdm
+    import torch  # heavy (torch): loaded where it is used  # noqa: PLC0415
+    from tqdm.auto import tqdm  # heavy (tqdm): loaded where it is used  # noqa: PLC0415
 
     st.sampler.set_epoch(epoch)
     order = np.fromiter(iter(st.sampler), dtype=np.int64)
@@ -301,7 +301,7 @@ def _clean_stale_temporaries(ckpt_dir) -> None:
 
 def _resume(st: _Setup, ckpt, device: str) -> dict:
     """Load the last checkpoint into ``st``; returns the state (``epoch`` 0 and empty history without one)."""
-    import torch
+    import torch  # heavy (torch): loaded where it is used  # noqa: PLC0415
 
     if not ckpt.exists():
         return {"epoch": 0, "history": [], "tracked_pred": [], "seconds": 0.0}
@@ -319,12 +319,9 @@ def _save_checkpoint(ckpt, st: _Setup, state: dict) -> None:
     Serialised in memory first: ``torch.save`` to a path reports a full disk as a ``RuntimeError`` without the
     cause; Python's write raises ``OSError(ENOSPC)``, which :func:`~aniso.files.atomic_path` names.
     """
-    import io
 
-    import torch
+    import torch  # heavy (torch): loaded where it is used  # noqa: PLC0415
 
-    from ..files import atomic_write
-    from .store import save_failed
 
     buf = io.BytesIO()
     torch.save({**state, "model": st.model.state_dict(), "optimizer": st.optimizer.state_dict(),
@@ -338,7 +335,7 @@ def _save_checkpoint(ckpt, st: _Setup, state: dict) -> None:
 def configure_torch(device: str, threads: int) -> None:
     """What every run (and the benchmark) trains under: deterministic kernels, cuDNN's autotuner off (its timing-based
     choice of kernels could differ between runs, or with what else shares the GPU), ``threads`` CPU threads."""
-    import torch
+    import torch  # heavy (torch): loaded where it is used  # noqa: PLC0415
 
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -373,7 +370,7 @@ def _train(config: RunConfig, rid: str, device: str, progress: bool, force: bool
 def _epochs(config: RunConfig, rid: str, st: _Setup, data: RunData, amp: bool, state: dict, ckpt, progress: bool,
             on_epoch_end) -> None:
     """Train from the state's epoch to the last one: validate after each, checkpoint when due, report."""
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # heavy (tqdm): loaded where it is used  # noqa: PLC0415
 
     last_save = time.time()
     bar = tqdm(range(state["epoch"], config.epochs), desc=f"{rid} epochs", initial=state["epoch"],
@@ -401,8 +398,6 @@ def _epochs(config: RunConfig, rid: str, st: _Setup, data: RunData, amp: bool, s
 
 def _epoch_eval(config: RunConfig, st: _Setup, data: RunData, amp: bool, state: dict) -> dict:
     """Validation NME (primary normalisation) after an epoch; the tracked test faces' predictions."""
-    from ..data import dataset_spec
-    from ..metrics import nme
 
     norm = dataset_spec(config.dataset).primary[1]
     pred = predict(st.model, st.eval_set, st.val_rows, amp)

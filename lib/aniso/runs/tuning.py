@@ -33,10 +33,14 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
+from ..data import dataset_spec
 from ..files import atomic_write
+from .cluster import RunsFailed, check_same_run, connected, parallel, sweep
 from .config import RunConfig, config_id
+from .data import VAL_SUBSET
 from .profiles import Tuning, get_profile, make_config
 from .store import read_dirs, runs_dir
+from .training import run
 
 __all__ = ["TuningResult", "Problem", "tuning_problem", "tuning_configs", "tune_lr", "tune_many", "tuned_config",
            "TUNING_DATASET", "pending", "score", "stored_score", "stored_result", "read_point", "read_result",
@@ -213,9 +217,6 @@ def stored_score(config: RunConfig) -> float | None:
 
 def score(config: RunConfig, progress: bool = False) -> float:
     """Validation NME of one tuning run (``inf`` when its loss diverges), trained once and then read back."""
-    from ..data import dataset_spec
-    from .data import VAL_SUBSET
-    from .training import run
 
     found = stored_score(config)
     if found is not None:
@@ -302,7 +303,6 @@ def tune_many(configs, profile: str | None = None, progress: bool = True, worker
     and stored as :func:`score` does it. Failed tuning runs (other than a diverging loss, which scores ``inf``)
     raise :class:`~aniso.runs.cluster.RunsFailed` after the others finished.
     """
-    from .cluster import parallel
 
     configs = list(configs)
     if parallel(workers, ray_address):
@@ -314,7 +314,6 @@ def tune_many(configs, profile: str | None = None, progress: bool = True, worker
 
 def _score_task(config: RunConfig, expected: str) -> float:
     """What a Ray task does for one rate: :func:`score`, once sure it is the driver's run."""
-    from .cluster import check_same_run
 
     check_same_run(config, expected)
     return score(config, False)
@@ -322,7 +321,6 @@ def _score_task(config: RunConfig, expected: str) -> float:
 
 def _score_parallel(configs: list[RunConfig], progress: bool, workers: int | None, ray_address: str | None) -> list:
     """Scores of ``configs`` as Ray tasks (stored ones read back without a task)."""
-    from .cluster import RunsFailed, connected, sweep
 
     known = [stored_score(c) for c in configs]
     todo = [c for c, s in zip(configs, known) if s is None]

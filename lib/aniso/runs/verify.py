@@ -28,7 +28,8 @@ from typing import Iterable
 from ..files import is_temporary
 from .claims import claim_expiry, claim_status
 from .profiles import committed_stores
-from .store import (DAMAGE_KINDS, PROVENANCE_FIELDS, REPO_ROOT, DamagedRecord, RunRecord, cache_dir, expected_id)
+from .store import DAMAGE_KINDS, PROVENANCE_FIELDS, REPO_ROOT, DamagedRecord, RunRecord, cache_dir, expected_id
+from .tuning import DamagedTuningFile, read_point, read_result
 
 __all__ = ["DEFAULT_STORES", "SCRATCH_STORE", "Finding", "default_stores", "resolve_stores", "verify",
            "check_records", "check_tuning", "check_claims", "check_temporaries", "check_checkpoints", "prune",
@@ -138,7 +139,6 @@ def _record_notes(store: Path, json_path: Path, meta: dict) -> list[Finding]:
 def check_tuning(store: Path) -> list[Finding]:
     """Tuning results (``<store>/tuning/*.json``) and scores (``tuning/points/*.json``) that do not parse, or whose
     key is not their file name."""
-    from .tuning import DamagedTuningFile, read_point, read_result
 
     out = []
     for pattern, read in (("tuning/*.json", read_result), ("tuning/points/*.json", read_point)):

@@ -126,7 +126,7 @@ def generate(
     ``FileExistsError`` for a non-empty ``out_dir`` without ``force`` and
     ``ValueError`` for a bad name, scale, size or noise.
     """
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # heavy (tqdm): loaded where it is used  # noqa: PLC0415
 
     key = dataset_key(name)
     counts = plan(key, scale)

@@ -23,6 +23,7 @@ landmarks and poses in the order of the truth file, and extra facts for
 from __future__ import annotations
 
 import math
+import multiprocessing
 import zlib
 from pathlib import Path
 
@@ -134,7 +135,6 @@ def _faces(dataset: str, counts: dict, seed: int, image_size: int, noise: NoiseC
         tasks += [(dataset, f.difficulty, [int(seed), code, i], image_size, noise, quotas[i]) for i in range(n)]
         where += [(f.key, i) for i in range(n)]
     if workers > 1:
-        import multiprocessing
 
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
             yield from _tally(where, pool.imap(_sample, tasks, chunksize=8), progress)

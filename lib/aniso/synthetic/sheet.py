@@ -55,7 +55,7 @@ def contact_sheet(seed: int = 0, image_size: int = 160, noise: NoiseConfig = Noi
     points on no curve blue. The figure is not shown or saved (no pyplot
     state); ``fig.savefig(path)`` writes it.
     """
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # heavy (matplotlib): loaded where it is used  # noqa: PLC0415
 
     rows = tuple(DATASETS)
     fig = Figure(figsize=(1.6 * len(_SHEET_COLUMNS), 1.75 * len(rows)))

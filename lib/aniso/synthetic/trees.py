@@ -19,7 +19,7 @@ def tree_poses(root: str | Path):
     ``yaw``, ``pitch``, ``roll`` in degrees (from ``synthetic_truth.npz``; conventions in
     :mod:`aniso.synthetic.face.model`). Raises ``FileNotFoundError`` for a tree without a truth file.
     """
-    import pandas as pd
+    import pandas as pd  # heavy (pandas): loaded where it is used  # noqa: PLC0415
 
     truth = read_truth(root)
     if truth is None:
