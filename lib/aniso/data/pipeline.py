@@ -91,23 +91,9 @@ import cv2
 import numpy as np
 import torch
 
-from aniso.data.augment import (
-    AUGMENTATIONS,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    LUMA,
-    AugmentConfig,
-    as3,
-    augment_matrices,
-    cache_margin,
-    colour_matrices,
-    colour_params,
-    crop_matrix,
-    invert,
-    item_draws,
-    to_original,
-    transform_points,
-)
+from aniso.data.augment import (AUGMENTATIONS, IMAGENET_MEAN, IMAGENET_STD, LUMA, AugmentConfig, as3, augment_matrices,
+                                cache_margin, colour_matrices, colour_params, crop_matrix, invert, item_draws,
+                                to_original, transform_points)
 from aniso.data.records import Record
 from aniso.topology import Scheme, as_scheme
 

@@ -45,20 +45,8 @@ import torch.nn.functional as F
 
 from ..files import atomic_path
 from ..topology import Scheme, as_scheme
-from .augment import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    LUMA,
-    AugmentConfig,
-    as3,
-    augment_matrices,
-    colour_matrices,
-    colour_params,
-    crop_matrix,
-    invert,
-    item_draws,
-    transform_points,
-)
+from .augment import (IMAGENET_MEAN, IMAGENET_STD, LUMA, AugmentConfig, as3, augment_matrices, colour_matrices,
+                      colour_params, crop_matrix, invert, item_draws, transform_points)
 from .records import Record
 
 __all__ = ["CROP_VERSION", "CropGeometry", "cut_crop", "crop_images", "ResidentCrops", "EvaluationCrops",
