@@ -187,8 +187,9 @@ def test_a_failing_run_is_reported_with_its_configuration_and_the_others_finish(
     assert find(config_id(good)) is not None
     dispatched = []
     real_sweep = cluster.sweep
-    monkeypatch.setattr(cluster, "sweep", lambda fn, tasks, *a, **k: dispatched.append(tasks) or real_sweep(fn, tasks,
-                                                                                                              *a, **k))
+    # where run_many calls it (aniso.runs.dispatch imports it at its top)
+    monkeypatch.setattr("aniso.runs.dispatch.sweep", lambda fn, tasks, *a, **k: dispatched.append(tasks)
+                        or real_sweep(fn, tasks, *a, **k))
     (again,) = run_many([good], progress=False, workers=2)  # asking again trains only what is missing: nothing
     assert dispatched == [[]] and again.id == config_id(good)
 

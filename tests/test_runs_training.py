@@ -226,7 +226,7 @@ def test_workers_that_start_together_generate_a_synthetic_set_once(tmp_path, mon
         time.sleep(0.5)  # long enough for the other worker to arrive while this one generates
         return real_generate(*args, **kwargs)
 
-    monkeypatch.setattr("aniso.synthetic.generate", counting)
+    monkeypatch.setattr(run_data, "generate", counting)  # where prepare_data calls it
     c = cfg(synth_scale=0.004, synth_image_size=48)
     roots = []
     prepare = lambda: roots.append(run_data.prepare_data(c, progress=False))  # noqa: E731
