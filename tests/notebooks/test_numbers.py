@@ -133,7 +133,7 @@ def test_ab_sweep(store):
 
 
 def test_every_section_judges_its_claims(store):
-    for nb in experiments.NOTEBOOKS:
+    for nb in experiments.for_profile(PROFILE):  # the notebooks make test ran on the smoke profile
         section = json.loads((store / "sections" / f"{nb}.json").read_text())
         ids = [v["id"] for v in section["verdicts"]]
         expected = experiments.claims_for(nb, PROFILE, section["meta"].get("extra_losses") or [])
