@@ -166,3 +166,17 @@ def test_an_unbracketed_tuned_rate_is_flagged(monkeypatch):
     assert any("l2, adam, resnet18: lr 0.0003, bracketed" in line for line in lines)
     assert any("wing, adam, resnet18: lr 0.0003, NOT bracketed" in line for line in lines)
     assert "1 of 2 chosen rates" in lines[-1]
+
+
+def test_the_report_alone_reads_the_store_make_reproduce_gives_it(monkeypatch):
+    """`make report` (python -m aniso.reporting DIR) audits DIR/runs and every committed store, as the runner does:
+    the long regime's report then counts its own 54 runs, not the 3 it borrows from results/runs."""
+    from aniso import reporting
+    from aniso.runs.profiles import committed_stores
+    from aniso.runs.store import REPO_ROOT, read_dirs, runs_dir
+
+    monkeypatch.delenv("ANISO_RUNS_DIR", raising=False)
+    monkeypatch.delenv("ANISO_READ_RUNS", raising=False)
+    reporting._reading_its_store(REPO_ROOT / "results-long")
+    assert runs_dir() == (REPO_ROOT / "results-long" / "runs").resolve()
+    assert {p.resolve() for p in read_dirs()} == {(REPO_ROOT / s).resolve() for s in committed_stores()}
