@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO / "lib"))
 from aniso import experiments, notebook  # noqa: E402
 from aniso.files import atomic_write  # noqa: E402
 from aniso.runs import get_profile  # noqa: E402
-from aniso.runs.profiles import committed_stores  # noqa: E402
+from aniso.runs.profiles import use_results_store  # noqa: E402
 
 # What a saved notebook keeps of its stderr: progress bars (tqdm redraws a line with carriage returns and
 # cursor moves) and tqdm's note that ipywidgets is missing are dropped; warnings and messages stay.
@@ -203,12 +203,10 @@ def main(argv=None) -> int:
     nbs = notebooks(args.only, args.profile)
     declared = check_params(nbs, args.param)
     store = out / "runs"
-    # a run stored in any committed store is found, not trained again (the calibration's reference candidate is
-    # the default and long stores' own)
-    also = [str(REPO / s) for s in committed_stores() if (REPO / s).resolve() != store]
+    os.environ.pop("ANISO_RUNS_DIR", None)
+    use_results_store(out)  # new runs into OUT/runs; any committed store's runs are found, not trained again
     env = dict(os.environ, PYTHONUNBUFFERED="1", MPLBACKEND="Agg",
-               GOMP_SPINCOUNT=os.environ.get("GOMP_SPINCOUNT", "1000"), ANISO_RUNS_DIR=str(store),
-               ANISO_READ_RUNS=os.pathsep.join(also))
+               GOMP_SPINCOUNT=os.environ.get("GOMP_SPINCOUNT", "1000"))
     before = _stored_runs(store)
     t_all = time.time()
     timings: dict = {}

@@ -171,12 +171,11 @@ def test_an_unbracketed_tuned_rate_is_flagged(monkeypatch):
 def test_the_report_alone_reads_the_store_make_reproduce_gives_it(monkeypatch):
     """`make report` (python -m aniso.reporting DIR) audits DIR/runs and every committed store, as the runner does:
     the long regime's report then counts its own 54 runs, not the 3 it borrows from results/runs."""
-    from aniso import reporting
-    from aniso.runs.profiles import committed_stores
+    from aniso.runs.profiles import committed_stores, use_results_store
     from aniso.runs.store import REPO_ROOT, read_dirs, runs_dir
 
     monkeypatch.delenv("ANISO_RUNS_DIR", raising=False)
     monkeypatch.delenv("ANISO_READ_RUNS", raising=False)
-    reporting._reading_its_store(REPO_ROOT / "results-long")
+    use_results_store(REPO_ROOT / "results-long")  # what python -m aniso.reporting results-long calls
     assert runs_dir() == (REPO_ROOT / "results-long" / "runs").resolve()
     assert {p.resolve() for p in read_dirs()} == {(REPO_ROOT / s).resolve() for s in committed_stores()}

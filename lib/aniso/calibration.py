@@ -24,6 +24,7 @@ import pandas as pd
 from . import experiments
 from .claims import cells_of, controls
 from .judging import judge
+from .replication import gap_to_paper, relative
 from .runs import get_profile
 from .synthetic.noise import ERROR_MODELS, NoiseConfig
 from .verdicts import Verdict
@@ -58,16 +59,9 @@ class Score:
         return (-self.reproduced, self.gap if math.isfinite(self.gap) else math.inf, self.mechanisms)
 
 
-def _gap(v: Verdict) -> float | None:
-    st = v.stats
-    if st.get("effect") is None or not st.get("mean_b") or st.get("paper_relative") is None:
-        return None
-    return abs(st["effect"] / st["mean_b"] - st["paper_relative"])
-
-
 def score(candidate: str, verdicts: list[Verdict]) -> Score:
     """The rule's score of one candidate from its controls' verdicts."""
-    gaps = [g for v in verdicts if (g := _gap(v)) is not None]
+    gaps = [g for v in verdicts if (g := gap_to_paper(v.stats)) is not None]
     return Score(candidate, sum(v.status == "reproduced" for v in verdicts), len(verdicts),
                  sum(gaps) / len(gaps) if gaps else math.nan, mechanisms(ERROR_MODELS[candidate]))
 
@@ -99,10 +93,9 @@ def _control_name(v: Verdict) -> str:
 
 
 def _gain(v: Verdict) -> tuple[float, float, float] | None:
-    st = v.stats
-    if st.get("effect") is None or not st.get("mean_b") or st.get("ci_low") is None:
-        return None
-    return tuple(100 * st[k] / st["mean_b"] for k in ("effect", "ci_low", "ci_high"))
+    """Our relative gain over L2 and its interval, in percent (``None`` without an interval)."""
+    r = [relative(v.stats, k) for k in ("effect", "ci_low", "ci_high")]
+    return None if None in r else tuple(100 * x for x in r)
 
 
 def control_table(stage: dict[str, list[Verdict]]) -> pd.DataFrame:

@@ -25,7 +25,7 @@ from .suite import Cell, loss_label
 
 __all__ = ["Experiment", "EXPERIMENTS", "NOTEBOOKS", "gpu_priority", "BUDGET_CURVE", "REGIME_LINE", "get",
            "notebook_cells", "claims_for", "figure_context", "for_profile", "plan", "records", "prepare",
-           "register"]
+           "register", "CELL_PARAMS"]
 
 
 def _declared_claims(name: str) -> Callable:
@@ -152,7 +152,6 @@ REGIME_LINE = "figure2"
 def calibrated() -> str | None:
     """The annotation-error model the committed calibration chose after its second stage (``None``: not yet)."""
 
-
     path = REPO_ROOT / get_profile(get("calibration").only[0]).folder / "sections" / "calibration.json"
     if not path.exists():
         return None
@@ -215,12 +214,13 @@ def figure_context(notebook: str, records: dict, **params) -> dict:
     return context(records, **params) if context is not None else {}
 
 
-_CELL_PARAMS = ("extra_losses", "a_values", "b_values", "archs", "candidates", "baselines")
+#: The notebook parameters that choose cells (the rest choose runs: profile, seeds, epochs, device, data roots).
+CELL_PARAMS = ("extra_losses", "a_values", "b_values", "archs", "candidates", "baselines")
 
 
 def plan(notebook: str, progress: bool = True, tune: bool = True, keys=None, **params) -> dict:
     """:func:`aniso.suite.plan` of a notebook's cells (``params``: the run and cell parameters)."""
-    cell_params = {k: params.pop(k) for k in _CELL_PARAMS if k in params}
+    cell_params = {k: params.pop(k) for k in CELL_PARAMS if k in params}
     cells = notebook_cells(notebook, params.get("profile", "default"), **cell_params)
     return suite.plan(cells, progress=progress, tune=tune, keys=keys, **params)
 
@@ -243,7 +243,6 @@ def prepare(plans: dict[str, dict], workers: int | None = None, ray_address: str
     run another (:func:`~aniso.runs.run_many`), with ``workers`` and ``ray_address`` as they take them; the
     notebooks then find everything stored. Returns the number of distinct runs.
     """
-
 
     untuned = {nb: plan(nb, progress=progress, tune=False, **kw) for nb, kw in plans.items()}
     all_configs = [c for p in untuned.values() for _, cfgs, _ in p.values() for c in cfgs]

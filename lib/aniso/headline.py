@@ -59,7 +59,8 @@ def control_verdicts(sections: list[dict]) -> list[dict]:
 
 
 def _relative(st: dict, key: str) -> str:
-    return f"{100 * st[key] / st['mean_b']:+.1f}%" if st.get(key) is not None and st.get("mean_b") else "-"
+    r = replication.relative(st, key)
+    return f"{100 * r:+.1f}%" if r is not None else "-"
 
 
 def control_rows(verdicts: list[dict]) -> list[str]:
@@ -89,9 +90,7 @@ def control_line(verdicts: list[dict]) -> str:
     parts = []
     for tag, vs in groups.items():
         ok = sum(v["status"] == "reproduced" for v in vs)
-        gaps = [abs(v["stats"]["effect"] / v["stats"]["mean_b"] - v["stats"]["paper_relative"]) for v in vs
-                if v.get("stats", {}).get("effect") is not None and v["stats"].get("paper_relative") is not None
-                and v["stats"].get("mean_b")]
+        gaps = [g for v in vs if (g := replication.gap_to_paper(v.get("stats", {}))) is not None]
         failed = [v["id"].partition("/")[0] for v in vs if v["status"] != "reproduced"]
         parts.append(f"{tag + ': ' if tag else ''}{ok} of {len(vs)} reproduced"
                      + (f" (not {', '.join(failed)})" if failed else "")

@@ -17,13 +17,12 @@ header with the actual number of seeds.
 from __future__ import annotations
 
 import ast
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import experiments, suite
-from .runs import RunRecord, get_profile, use_store
-from .runs.profiles import committed_stores
+from .runs import RunRecord, get_profile
+from .runs.profiles import use_results_store
 from .runs.store import REPO_ROOT
 
 __all__ = ["check_parameters", "declared_names", "plan_arguments", "start", "Session"]
@@ -92,7 +91,7 @@ class Session:
 
 
 _RUN_PARAMS = ("runs", "seed", "epochs", "device")
-_CELL_PARAMS = ("extra_losses", "a_values", "b_values", "archs", "candidates", "baselines")
+_CELL_PARAMS = experiments.CELL_PARAMS
 
 
 def _as_list(name: str, value):
@@ -140,9 +139,7 @@ def start(notebook: str, params: dict) -> Session:
     get_profile(profile)
     results = Path(params.get("results_dir", "scratch"))
     results = results if results.is_absolute() else REPO_ROOT / results
-    if "ANISO_RUNS_DIR" not in os.environ:  # a run stored in any committed store is found, not trained again
-        use_store(results / "runs", also_read=[REPO_ROOT / s for s in committed_stores()
-                                               if REPO_ROOT / s != results / "runs"])
+    use_results_store(results)
     cells = experiments.notebook_cells(notebook, profile, **{k: args[k] for k in _CELL_PARAMS if k in args})
     records = experiments.records(notebook, progress=params.get("progress", True), **args)
     datasets = sorted({c.dataset for c in cells.values()})

@@ -27,7 +27,8 @@ from scipy import stats
 
 from .stats import ALPHA
 
-__all__ = ["PAPER_OUTCOMES", "paper_effect_test", "regime_difference", "holm", "chance_decisive"]
+__all__ = ["PAPER_OUTCOMES", "paper_effect_test", "regime_difference", "holm", "chance_decisive", "relative",
+           "gap_to_paper"]
 
 #: What :func:`paper_effect_test` can say of the paper's effect.
 PAPER_OUTCOMES = ("ruled out", "compatible", "larger")
@@ -93,3 +94,16 @@ def holm(p_values, alpha: float = ALPHA) -> list[bool]:
 def chance_decisive(n_tests: int, alpha: float = ALPHA) -> float:
     """How many of ``n_tests`` two-sided tests at ``alpha`` chance alone makes decisive when no effect exists."""
     return n_tests * alpha
+
+
+def relative(stats: dict, key: str = "effect") -> float | None:
+    """A verdict's ``stats[key]`` (its effect, or an end of its interval) as a share of B's mean: the relative gain
+    the paper's Table 6 reports (``None`` where either is missing)."""
+    value, b = stats.get(key), stats.get("mean_b")
+    return value / b if value is not None and b else None
+
+
+def gap_to_paper(stats: dict) -> float | None:
+    """How far a verdict's relative gain lies from the paper's (absolute, a fraction; ``None`` without both)."""
+    ours, paper = relative(stats), stats.get("paper_relative")
+    return abs(ours - paper) if ours is not None and paper is not None else None

@@ -13,16 +13,14 @@ the versions behind the numbers, the statistics, then every section.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 from . import audit, experiments, headline, regimes
 from .experiments import NOTEBOOKS
 from .files import atomic_write
-from .runs import get_profile, use_store
-from .runs.profiles import committed_stores
-from .runs.store import REPO_ROOT
+from .runs import get_profile
+from .runs.profiles import use_results_store
 from .verdicts import STATUSES
 
 __all__ = ["build_report"]
@@ -128,16 +126,8 @@ def build_report(results_dir: str | Path) -> Path:
                         + "\n".join(tail) + "\n")
 
 
-def _reading_its_store(results_dir: Path) -> None:
-    """The store the report's audit reads, as ``ci/run_notebooks.py`` sets it: ``RESULTS_DIR/runs`` and every
-    committed store (unless the caller set one), so that ``make report`` writes what ``make reproduce`` does."""
-    if "ANISO_RUNS_DIR" not in os.environ:
-        own = (results_dir / "runs").resolve()
-        use_store(own, [REPO_ROOT / s for s in committed_stores() if (REPO_ROOT / s).resolve() != own])
-
-
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         raise SystemExit("usage: python -m aniso.reporting RESULTS_DIR")
-    _reading_its_store(Path(sys.argv[1]))
+    use_results_store(Path(sys.argv[1]))  # what ci/run_notebooks.py gives it: make report writes what reproduce does
     print(build_report(sys.argv[1]))

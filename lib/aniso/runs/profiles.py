@@ -9,13 +9,15 @@ development machine and recorded in the README.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 
 from .. import checks
 from .config import RunConfig, check_config, with_loss_defaults
-from .store import REPO_ROOT
+from .store import REPO_ROOT, use_store
 
-__all__ = ["Profile", "Tuning", "PROFILES", "get_profile", "make_config", "profile_runs", "committed_stores"]
+__all__ = ["Profile", "Tuning", "PROFILES", "get_profile", "make_config", "profile_runs", "committed_stores",
+           "use_results_store"]
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,15 @@ def get_profile(name: str) -> Profile:
 def committed_stores() -> tuple[str, ...]:
     """The run stores the repository commits (``<folder>/runs`` of each profile with a folder), relative to it."""
     return tuple(f"{p.folder}/runs" for p in PROFILES.values() if p.folder)
+
+
+def use_results_store(results_dir) -> None:
+    """New runs go to ``<results_dir>/runs``; a run stored in any committed store (:func:`committed_stores`) is found
+    there, not trained again. Unless the caller chose a store already (``ANISO_RUNS_DIR`` set)."""
+    if "ANISO_RUNS_DIR" in os.environ:
+        return
+    own = (REPO_ROOT / results_dir / "runs").resolve()
+    use_store(own, [REPO_ROOT / s for s in committed_stores() if (REPO_ROOT / s).resolve() != own])
 
 
 def profile_runs(profile: str) -> int:

@@ -230,7 +230,7 @@ def sample_face(
         visible &= face.visibility.visible19
     flags = wflw_flags(params, app, int(covered.sum()), n, face.iod_px)
 
-    hidden = guessed(face, scheme_name, covered)
+    hidden = guessed(face, scheme_name, covered) if noise.hidden else None  # only that option reads them
     noisy = annotation_noise(clean, scheme_name, face.iod_px, noise, g_noise, hidden=hidden)
     noisy = np.round(np.clip(noisy, 0.0, image_size - 1.0), 3)
     return FaceSample(image=result.image, clean=clean, noisy=noisy,
