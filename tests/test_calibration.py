@@ -97,3 +97,13 @@ def test_the_calibration_runs_only_when_named():
     run = _runner()
     assert "calibration" not in [p.stem for p in run.notebooks(None)]
     assert [p.stem for p in run.notebooks(["calibration"])] == ["calibration"]
+
+
+def test_one_seed_still_shows_its_gain():
+    """With one seed there is no interval, but the gain itself is shown in the table and drawn in the figure."""
+    v = Verdict("L1 beats L2 on 300W (positive control)", "inconclusive", "", "P.1/N1", False,
+                dict(effect=-0.2, mean_b=10.0, paper_relative=0.027, ci_low=None, ci_high=None))
+    table = calibration.control_table({"N1": [v]})
+    assert table.loc["L1, 300W", "N1"] == "-2.0% open"
+    gains, real = calibration.plot_gains({"N1": [v]})
+    assert gains["N1"]["L1, 300W"][0] == pytest.approx(-2.0) and real["L1, 300W"] == pytest.approx(2.7)

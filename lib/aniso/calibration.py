@@ -93,9 +93,10 @@ def _control_name(v: Verdict) -> str:
 
 
 def _gain(v: Verdict) -> tuple[float, float, float] | None:
-    """Our relative gain over L2 and its interval, in percent (``None`` without an interval)."""
+    """Our relative gain over L2 and its interval, in percent (``None`` without a gain; ``nan`` ends without an
+    interval, as with one seed)."""
     r = [relative(v.stats, k) for k in ("effect", "ci_low", "ci_high")]
-    return None if None in r else tuple(100 * x for x in r)
+    return None if r[0] is None else tuple(math.nan if x is None else 100 * x for x in r)
 
 
 def control_table(stage: dict[str, list[Verdict]]) -> pd.DataFrame:
@@ -107,8 +108,8 @@ def control_table(stage: dict[str, list[Verdict]]) -> pd.DataFrame:
             row = rows.setdefault(_control_name(v), {"real (Table 6)": f"{100 * v.stats['paper_relative']:+.1f}%"
                                                      if v.stats.get("paper_relative") is not None else "-"})
             g = _gain(v)
-            row[candidate] = (f"{g[0]:+.1f}% [{g[1]:+.1f}, {g[2]:+.1f}] {MARKS[v.status]}" if g
-                              else MARKS[v.status])
+            interval = f" [{g[1]:+.1f}, {g[2]:+.1f}]" if g and math.isfinite(g[1]) else ""
+            row[candidate] = f"{g[0]:+.1f}%{interval} {MARKS[v.status]}" if g else MARKS[v.status]
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("control: loss beats L2 on")
 
 

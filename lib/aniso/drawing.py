@@ -346,8 +346,8 @@ def _budget_axes(ax, what: str) -> None:
 
 def controls_plot(gains: dict, real: dict, title: str = ""):
     """The positive controls side by side: ``gains`` {candidate: {control: (gain, low, high)}} in percent (our
-    relative gain over L2 with its 95% interval), ``real`` {control: percent} (the real data's gain), one x position
-    per control; a marker per candidate, offset so that none hides another."""
+    relative gain over L2 with its 95% interval; ``nan`` ends: no bar), ``real`` {control: percent} (the real data's
+    gain), one x position per control; a marker per candidate, offset so that none hides another."""
     controls = list(real)
     fig, ax = plt.subplots(figsize=(max(6.0, 0.75 * len(controls) + 2), 3.8))
     x = np.arange(len(controls))
@@ -357,7 +357,8 @@ def controls_plot(gains: dict, real: dict, title: str = ""):
     for i, (name, by_control) in enumerate(gains.items()):
         xs = x - 0.35 + width * (i + 0.5)
         g = np.array([by_control.get(c, (np.nan, np.nan, np.nan)) for c in controls], dtype=float)
-        ax.errorbar(xs, g[:, 0], yerr=[g[:, 0] - g[:, 1], g[:, 2] - g[:, 0]], fmt="o", ms=4, lw=1,
+        yerr = np.nan_to_num([g[:, 0] - g[:, 1], g[:, 2] - g[:, 0]])  # no interval (one seed): the point alone
+        ax.errorbar(xs, g[:, 0], yerr=yerr, fmt="o", ms=4, lw=1,
                     color=PALETTE[1 + i % (len(PALETTE) - 1)], label=name)
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_xticks(x, controls, rotation=45, ha="right", fontsize=8)
