@@ -10,7 +10,9 @@ Steps, each logged in ``OUT/log.txt``:
 2. with ``--bench SECONDS``: ``bench_cuda.json``, from ``bench/train.py`` (bare model, the runner's loop, packed
    runs, a run's fixed cost) for ResNet18 at 128 px and ResNet50 at 256 px, stopped after SECONDS;
 3. the converged profile's runs that neither this session's store nor ``--resume`` (the committed
-   ``results-gpu/runs``) holds, group by group in :func:`priority` order: a group's learning rates first (every
+   ``results-gpu/runs``) holds, group by group in :func:`priority` order (once the calibration chose an error
+   model, the calibrated benchmark's converged cells first: they are stored beside the others, and
+   ``converged-calibrated`` reads them there): a group's learning rates first (every
    search advanced together), then its runs; ``--runs-per-gpu`` worker processes share the GPU, each keeping its
    data on the device from one run to the next. No run starts once the time left is shorter than the last runs
    took; at the time limit the runs in flight stop at their next epoch's end, and what they trained is lost: only
@@ -46,9 +48,9 @@ from aniso.runs import Interrupt, config_id, run, stored, tuning  # noqa: E402
 from aniso.runs.progress import SweepProgress, run_images  # noqa: E402
 from aniso.runs.store import use_store  # noqa: E402
 
-#: What is trained first: (what, [(notebook, which of its cells)]); a cell shared by several groups trains in the
-#: first. The 300W loss comparison (Tables 1, 5 and 6, Figure 2) first, then the ablation, the mechanism study,
-#: the rest.
+#: What is trained first: (what, [(notebook, which of its cells)], profile or None for the converged one); a cell
+#: shared by several groups trains in the first. The calibrated benchmark's check and core cells (once chosen), the
+#: 300W loss comparison (Tables 1, 5 and 6, Figure 2), then the ablation, the mechanism study, the rest.
 def priority() -> list:
     """The session's groups, in order (:func:`aniso.experiments.gpu_priority`)."""
 
@@ -218,11 +220,11 @@ def plan_group(profile: str, device: str, cells: dict, tune: bool) -> list:
 def converged(out: Path, args, pool: Pool, groups=None) -> None:
     """The runs of ``groups`` (default: every group of :func:`priority`), their learning rates first."""
 
-    profile = "smoke" if args.tiny else "converged"
     seen: set = set()
-    for what, parts in priority():  # a cell trains in the first group that has it
-        cells = {k: v for k, v in group_cells(profile, parts).items() if k not in seen}
-        seen |= set(cells)
+    for what, parts, own in priority():  # a cell trains in the first group that has it
+        profile = "smoke" if args.tiny else (own or "converged")
+        cells = {k: v for k, v in group_cells(profile, parts).items() if (profile, k) not in seen}
+        seen |= {(profile, k) for k in cells}
         if groups is not None and what not in {g[0] for g in groups}:
             continue
         if not cells:

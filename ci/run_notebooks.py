@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO / "lib"))
 from aniso import experiments, notebook  # noqa: E402
 from aniso.files import atomic_write  # noqa: E402
 from aniso.runs import get_profile  # noqa: E402
-from aniso.runs.profiles import use_results_store  # noqa: E402
+from aniso.runs.profiles import is_available, use_results_store  # noqa: E402
 
 # What a saved notebook keeps of its stderr: progress bars (tqdm redraws a line with carriage returns and
 # cursor moves) and tqdm's note that ipywidgets is missing are dropped; warnings and messages stay.
@@ -175,7 +175,8 @@ def record_timings(out: Path, profile: str, seconds: dict, total: float, trained
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--profile", default="default", help="smoke | default | converged | paper (default: default)")
+    ap.add_argument("--profile", default="default", help="a profile of aniso.runs.PROFILES: smoke, default, long, "
+                    "converged, paper, calibration, long-calibrated, ... (default: default)")
     ap.add_argument("--out", default="results", help="folder for executed notebooks, tables, figures, runs, report")
     ap.add_argument("--nbval", nargs="*", default=None, metavar="NOTEBOOK",
                     help="re-execute the executed copies with nbval --nbval-lax against a fresh run store "
@@ -197,9 +198,13 @@ def main(argv=None) -> int:
         os.environ["ANISO_RUNS_PER_GPU"] = str(args.runs_per_gpu)
 
 
+    get_profile(args.profile)
+    if not is_available(args.profile):  # before anything is written
+        raise SystemExit(f"profile {args.profile!r} runs on the annotation-error model the calibration chose, and it "
+                         "has chosen none yet: run `make calibrate` through its second stage first "
+                         "(docs/CALIBRATION.md)")
     out = (REPO / args.out).resolve()
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
-    get_profile(args.profile)
     nbs = notebooks(args.only, args.profile)
     declared = check_params(nbs, args.param)
     store = out / "runs"

@@ -97,7 +97,8 @@ def test_a_gpu_session_checks_the_calibrated_benchmark_first(monkeypatch):
     monkeypatch.setattr(experiments, "calibrated", lambda: None)
     assert experiments.gpu_priority()[0][0].startswith("300W: the paper's losses")
     monkeypatch.setattr(experiments, "calibrated", lambda: "N2a")
-    what, parts = experiments.gpu_priority()[0]
+    what, parts, profile = experiments.gpu_priority()[0]
+    assert profile is None
     (nb, keep), = parts
     cells = [c for c in experiments.notebook_cells(nb, "converged").values() if keep(c)]
     assert "N2a" in what and sorted(c.key for c in cells) == ["300w/l1/synth_errors=N2a", "300w/l2/synth_errors=N2a"]

@@ -233,7 +233,7 @@ def ab_study(ab=((1.5, 3.0, 6.0, 12.0), (1.5, 3.0, 6.0)), study=None) -> list[Cl
     a_values, b_values = ab
     cell = lambda a, b: _k("300w", "anisotropic", **study, a=float(a), b=float(b))  # noqa: E731  (as Cell.key)
     out = [Claim(id="C6.1", notebook="supp_ab_sweep", text="b = 3 is the best across-contour scale", kind="best_b",
-                 headline=True)]
+                 headline=True)] if len(b_values) > 1 else []  # one b (the calibrated regimes' pair): no best b
     for b in sorted(b_values, key=lambda v: (v != 3.0, v)):
         if 2 * b in a_values and b in a_values:
             out.append(Claim(id=_AB_IDS.get(float(b), f"C6.b{b:g}"), notebook="supp_ab_sweep", kind="better", own=True,

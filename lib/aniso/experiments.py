@@ -10,7 +10,6 @@ one :class:`Experiment` in :data:`EXPERIMENTS` plus the notebook file (``docs/AR
 
 from __future__ import annotations
 
-import json
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable
@@ -20,7 +19,7 @@ from .claims import CLAIMS, Claim, ab_study, backbones, cells_of, extra_loss_cla
 from .figure_data import error_geometry, val_curves
 from .runs import RunRecord, config_id, get_profile, run_many, tune_many
 from .runs.cluster import connected, parallel
-from .runs.store import REPO_ROOT
+from .runs.profiles import chosen_error_model
 from .suite import Cell, loss_label
 
 __all__ = ["Experiment", "EXPERIMENTS", "NOTEBOOKS", "gpu_priority", "BUDGET_CURVE", "REGIME_LINE", "get",
@@ -111,13 +110,16 @@ def _target(records: dict, target_nme: float | None = None, **_) -> dict:
 
 # ----------------------------------------------------------------------------- the declarations
 
-_CORE = ("long",)  # the long CPU regime runs the core claims on 300W
+# The calibrated benchmark's regimes run the core claims on 300W, with Table 4 and the anisotropy against
+# re-weighting pair (the (a, b) study at b = 3 only)
+_CALIBRATED = ("long-calibrated", "converged-calibrated")
+_CORE = ("long", *_CALIBRATED)  # the long CPU regime runs the core claims on 300W
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     Experiment("table1", "Table 1: 300W", _shown("300w"), also=_CORE),
     Experiment("table2", "Table 2: AFLW", _shown("aflw")),
     Experiment("table3", "Table 3: WFLW", _shown("wflw")),
-    Experiment("table4", "Table 4: the ablation", lambda profile: suite.ablation_cells(), gpu=1),
+    Experiment("table4", "Table 4: the ablation", lambda profile: suite.ablation_cells(), gpu=1, also=_CALIBRATED),
     Experiment("table5", "Table 5: the 300W private set", _shown("300w"), also=_CORE),
     Experiment("table6", "Table 6: the losses", _table6, also=_CORE),
     Experiment("figure1", "Figure 1: the error geometry", _figure1, context=_geometry, context_each=True,
@@ -125,7 +127,8 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     Experiment("figure2", "Figure 2: convergence", _figure2, context=_target, also=_CORE, gpu=3),
     Experiment("supp_ab_sweep", "The (a, b) sweep",
                lambda profile, a_values=None, b_values=None: suite.sweep_cells(profile, a_values, b_values),
-               claims=lambda profile, extra=(): ab_study(suite.grid(profile, "ab"), suite.study_settings(profile))),
+               claims=lambda profile, extra=(): ab_study(suite.grid(profile, "ab"), suite.study_settings(profile)),
+               also=_CALIBRATED),
     Experiment("supp_architectures", "Backbones", lambda profile, archs=None: suite.arch_cells(profile, archs),
                claims=lambda profile, extra=(): backbones(tuple(suite.grid(profile, "archs")),
                                                            suite.study_settings(profile))),
@@ -151,33 +154,34 @@ REGIME_LINE = "figure2"
 
 def calibrated() -> str | None:
     """The annotation-error model the committed calibration chose after its second stage (``None``: not yet)."""
-
-    path = REPO_ROOT / get_profile(get("calibration").only[0]).folder / "sections" / "calibration.json"
-    if not path.exists():
-        return None
-    meta = json.loads(path.read_text()).get("meta", {})
-    return meta.get("chosen") if meta.get("stage2") else None
+    return chosen_error_model()
 
 
 def gpu_priority() -> list:
-    """A GPU session's groups, in order: ``(what, [(experiment, which of its cells, or None for all)])``; a cell
-    trains in the first group that has it. The calibrated benchmark's check first (once the calibration chose a
-    model: its L1 and L2 on 300W), then Table 6's 300W cells, the experiments by their ``gpu`` rank, the rest."""
+    """A GPU session's groups, in order: ``(what, [(experiment, which of its cells, or None for all)], profile)``
+    (``profile`` None: the session's, the converged one); a cell trains in the first group that has it. Once the
+    calibration chose a model: its check first (L1 and L2 on 300W), then the calibrated benchmark's converged core
+    cells (:data:`~aniso.runs.profiles.PROFILES` ``converged-calibrated``); then Table 6's 300W cells, the
+    experiments by their ``gpu`` rank, the rest."""
     table6 = lambda keep: [("table6", keep)]  # noqa: E731
     ranked = sorted((e for e in EXPERIMENTS.values() if e.gpu is not None), key=lambda e: e.gpu)
     chosen = calibrated()
-    check = [(f"the calibrated benchmark ({chosen}): L1 and L2 on 300W",
+    core = lambda cell: suite.is_core(cell, _CALIBRATED[1])  # noqa: E731
+    first = [(f"the calibrated benchmark ({chosen}): L1 and L2 on 300W",
               [("calibration", lambda cell: cell.settings.get("synth_errors") == chosen and cell.dataset == "300w"
-                and cell.loss in ("l1", "l2"))])] if chosen else []
+                and cell.loss in ("l1", "l2"))], None),
+             (f"the calibrated benchmark ({chosen}): 300W's core cells (Table 6's losses, anisotropy against "
+              "re-weighting)", [("table6", core), ("supp_ab_sweep", core)], _CALIBRATED[1]),
+             ] if chosen else []
     return [
-        *check,
+        *first,
         ("300W: the paper's losses (Tables 1, 5, 6; Figure 2)",
          table6(lambda cell: cell.dataset == "300w" and "epochs" not in cell.settings
-                and cell.loss in suite.PAPER_LOSSES)),
+                and cell.loss in suite.PAPER_LOSSES), None),
         ("300W: the anisotropic family (Table 6)",
-         table6(lambda cell: cell.dataset == "300w" and "epochs" not in cell.settings)),
-        *[(e.title, [(e.name, None)]) for e in ranked],
-        ("the rest", [(e.name, None) for e in EXPERIMENTS.values() if e.only is None and e.gpu is None]),
+         table6(lambda cell: cell.dataset == "300w" and "epochs" not in cell.settings), None),
+        *[(e.title, [(e.name, None)], None) for e in ranked],
+        ("the rest", [(e.name, None) for e in EXPERIMENTS.values() if e.only is None and e.gpu is None], None),
     ]
 
 

@@ -27,7 +27,7 @@ from .verdicts import Verdict
 from .writers import write_section
 
 __all__ = ["judge", "judge_section", "paper_sentence", "nme_matrix", "METHOD_LINES", "SGD_GATE", "untrained_arms",
-           "final_val_nme", "budget_note", "write_verdicts"]
+           "final_val_nme", "budget_note", "write_verdicts", "shared_seeds"]
 
 #: An SGD arm trained when its final validation NME is within this factor of Adam's for the same loss and cell.
 SGD_GATE = 1.25
@@ -86,6 +86,23 @@ def _pairing(a, b) -> tuple[bool, str]:
     order = all(x.get("order") == y.get("order") for x, y in zip(fa, fb))
     shared = [w for w, ok in (("initial weights", init), ("sample order", order)) if ok]
     return True, f"paired by seed (shared: {', '.join(shared) or 'seed only'})"
+
+
+def shared_seeds(recs: dict, keys) -> tuple[dict, str]:
+    """The cells ``keys`` kept to the seeds all of them ran, when they ran different seeds (a core cell's five beside
+    another's three, :attr:`aniso.runs.Profile.core_runs`), so that they are still compared seed for seed; and a
+    note saying so (empty when nothing was left out, or when fewer than two seeds are shared)."""
+    lists = {k: [r.config.seed for r in recs[k]] for k in keys}
+    if len({tuple(v) for v in lists.values()}) <= 1:
+        return recs, ""
+    common = sorted(set.intersection(*(set(v) for v in lists.values())))
+    if len(common) < 2:
+        return recs, ""
+    out = dict(recs)
+    for k in keys:
+        out[k] = sorted((r for r in recs[k] if r.config.seed in common), key=lambda r: r.config.seed)
+    runs = " and ".join(sorted({str(len(v)) for v in lists.values()}))
+    return out, f"on the {len(common)} seeds every cell ran (of {runs})"
 
 
 def _verdict(claim: Claim, result: stats.Result, note: str, mean_a=None, mean_b=None, unit="%") -> Verdict:
@@ -281,7 +298,10 @@ def judge(claim: Claim, recs: dict, context: dict | None = None) -> Verdict | No
         verdict = Verdict(claim.text, "no verdict", "; ".join(untrained) + ": no verdict is drawn from it", claim.id,
                           claim.headline, {"against": claim.against})
     else:
+        recs, shared = shared_seeds(recs, needed)
         verdict = _judge(claim, recs, context, needed)
+        if verdict is not None and shared:
+            verdict.numbers += f"; {shared}"
     if verdict is not None:  # what the report and the regimes need: the runs behind it, the ids it also has
         verdict.stats.update(runs=sorted(r.id for k in needed for r in recs[k]), aliases=list(claim.aliases),
                              repeat=claim.repeat, papers=claim.is_papers, kind=claim.kind)

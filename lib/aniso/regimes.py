@@ -2,7 +2,9 @@
 
 A verdict is about its training budget. The suite has three regimes (:data:`REGIMES`): the default CPU profile
 (3 epochs at 64 px), the long CPU profile (10 epochs, the core claims on 300W) and the converged GPU profile (20
-epochs at 128 px, trained in instalments by ``ci/gpu_session.py``). This module reads each regime's committed
+epochs at 128 px, trained in instalments by ``ci/gpu_session.py``); and the long and converged ones again on the
+calibrated benchmark (``long-calibrated``, ``converged-calibrated``: the annotation-error model the calibration
+chose), judged once the calibration has chosen it. This module reads each regime's committed
 store without training anything (:func:`stored_cells`), judges every claim whose runs are all there with the
 notebooks' own rules (:func:`aniso.judging.judge`; an absent claim is shown as absent, never as inconclusive),
 and writes what the report shows of it (:func:`headline_lines`): one row per claim and one column per regime,
@@ -27,7 +29,7 @@ from .figure_data import label_noise_floor
 from .files import atomic_write
 from .headline import control_line, control_rows
 from .runs import config_id, get_profile, tuning
-from .runs.profiles import PROFILES, Profile
+from .runs.profiles import PROFILES, Profile, is_available
 from .runs.store import REPO_ROOT, RunRecord, find, use_store
 from .tables import budget_table, mean_metric
 from .verdicts import Verdict, counts
@@ -82,7 +84,7 @@ def stored_cells(regime: Profile, notebook: str, ids: dict | None = None) -> dic
     ids = {} if ids is None else ids
     out = {}
     for key, cell in experiments.notebook_cells(notebook, profile).items():
-        configs = suite.cell_configs(cell, profile, suite.seeds(profile), regime.device)
+        configs = suite.cell_configs(cell, profile, suite.seeds(profile, cell=cell), regime.device)
         lr = _tuned_lr(cell, configs[0], profile)
         if lr is None:
             out[key] = Absent(0, len(configs))
@@ -248,6 +250,8 @@ def headline_lines(results_dir: Path, regimes=REGIMES) -> list[str]:
     """The report's section on regimes: runs per regime, L2 against the label noise, the claims side by side, what
     holds everywhere and what depends on the budget, and the regime figure (written into ``results_dir``)."""
 
+    waiting = [r.name for r in regimes if not is_available(r.name)]
+    regimes = tuple(r for r in regimes if is_available(r.name))
     results, counts = {}, {}
     for regime in regimes:
         results[regime.name], counts[regime.name] = regime_verdicts(regime, keep=_is_300w)
@@ -263,6 +267,9 @@ def headline_lines(results_dir: Path, regimes=REGIMES) -> list[str]:
         lent = f" ({c['borrowed']} borrowed from {', '.join(regime.borrows)})" if c["borrowed"] else ""
         lines.append(f"| {regime.name} | {regime.regime} | {c['found']} of {c['planned']}{lent} | "
                      f"{_l2_cells(regime, floors)} |")
+    if waiting:
+        lines += ["", f"Not judged yet: {', '.join(waiting)} (the calibrated benchmark: the calibration has not "
+                      "chosen its annotation-error model; docs/CALIBRATION.md)."]
     if tables:
         ax = budget_plot(tables, floors, title="L2 on 300W common, inter-ocular: NME against training images")
         save_figure(ax.figure, Path(results_dir) / "figures" / "regimes.png")
@@ -351,4 +358,7 @@ if __name__ == "__main__":
     names = {r.name: r for r in REGIMES}
     if len(sys.argv) != 2 or sys.argv[1] not in names:
         raise SystemExit(f"usage: python -m aniso.regimes {{{'|'.join(names)}}}")
+    if not is_available(sys.argv[1]):
+        raise SystemExit(f"{sys.argv[1]}: the calibration has not chosen its annotation-error model yet "
+                         "(docs/CALIBRATION.md; make calibrate)")
     print(regime_report(names[sys.argv[1]]))

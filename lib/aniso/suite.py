@@ -176,12 +176,32 @@ def calibration_cells(profile: str, candidates, baselines) -> dict[str, Cell]:
     return {c.key: c for c in cells}
 
 
-def seeds(profile: str, runs: int | None = None, seed: int = 0) -> list[int]:
-    """The seeds of a profile's runs (``runs`` overrides the profile's count)."""
-    n = profile_runs(profile) if runs is None else runs
+def seeds(profile: str, runs: int | None = None, seed: int = 0, cell: Cell | None = None) -> list[int]:
+    """The seeds of a profile's runs (``runs`` overrides the profile's count; a core ``cell``, :func:`is_core`, has
+    the profile's ``core_runs`` where it sets them)."""
+    prof = get_profile(profile)
+    n = runs if runs is not None else (prof.core_runs if prof.core_runs and cell is not None
+                                       and is_core(cell, profile) else profile_runs(profile))
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
         raise ValueError(f"notebook parameter runs={runs!r} is invalid: expected a positive integer (or None)")
     return list(range(int(seed), int(seed) + n))
+
+
+#: The (a, b) study's anisotropy-against-re-weighting pair at the paper's b (claim C6.2): a = 2b against a = b.
+CORE_AB = ({"a": 6.0, "b": 3.0}, {"a": 3.0, "b": 3.0})
+
+
+def is_core(cell: Cell, profile: str) -> bool:
+    """Whether a cell is one of the core comparisons that a profile's ``core_runs`` applies to: Table 6's six losses
+    on 300W at the profile's own settings, and the anisotropy-against-re-weighting pair (:data:`CORE_AB`) at the
+    study's settings."""
+    if cell.dataset != "300w":
+        return False
+    if cell.loss in PAPER_LOSSES and not cell.settings:
+        return True
+    rest = {k: v for k, v in cell.settings.items() if k != "loss_params"}
+    return cell.loss == "anisotropic" and cell.settings.get("loss_params") in CORE_AB and \
+        rest == study_settings(profile)
 
 
 def roots(data_root_300w=None, data_root_wflw=None, data_root_aflw=None) -> dict:
@@ -214,7 +234,8 @@ def plan(cells: dict[str, Cell], profile: str = "default", runs: int | None = No
         cells = {k: c for k, c in cells.items() if k in set(keys)}
     out = {}
     for key, cell in cells.items():
-        configs = cell_configs(cell, profile, seeds(profile, runs, seed), device, data_roots.get(cell.dataset), epochs)
+        configs = cell_configs(cell, profile, seeds(profile, runs, seed, cell), device, data_roots.get(cell.dataset),
+                               epochs)
         out[key] = [cell, configs, [None] * len(configs)]
     for ds in {c.dataset for c in cells.values()}:
         check_root(next(cfgs[0] for cell, cfgs, _ in out.values() if cell.dataset == ds), progress=progress)

@@ -9,6 +9,7 @@ development machine and recorded in the README.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from dataclasses import dataclass, field
 
@@ -17,7 +18,7 @@ from .config import RunConfig, check_config, with_loss_defaults
 from .store import REPO_ROOT, use_store
 
 __all__ = ["Profile", "Tuning", "PROFILES", "get_profile", "make_config", "profile_runs", "committed_stores",
-           "use_results_store"]
+           "use_results_store", "CALIBRATED", "chosen_error_model", "is_available"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,9 @@ class Profile:
     own (claims about backbones are judged only there; elsewhere the verdict is "at this budget"). ``folder``: where
     the repository commits its results (its run store is ``<folder>/runs``), if it does. ``regime``: what a
     training regime the report compares (:mod:`aniso.regimes`) is, in a few words (empty: not one); ``device``:
-    where its committed runs were made; ``borrows``: the profiles whose committed runs it shares.
+    where its committed runs were made; ``borrows``: the profiles whose committed runs it shares. ``core_runs``: the
+    seeds of the core comparisons (:func:`aniso.suite.is_core`: Table 6's six losses on 300W and the anisotropy
+    against re-weighting pair), where they differ from ``runs`` (the paper's own five runs).
     """
 
     name: str
@@ -73,6 +76,7 @@ class Profile:
     regime: str = ""
     device: str = "cpu"
     borrows: tuple = ()
+    core_runs: int | None = None
 
     def stores(self) -> list:
         """Its committed store (``<folder>/runs``), then those of the profiles it ``borrows`` runs from."""
@@ -159,6 +163,62 @@ PROFILES["calibration"] = dataclasses.replace(
                  "error model, stage 1 at the default regime's protocol, stage 2 at the long one's, the check at "
                  "the converged one's"))
 
+#: A profile's ``synth_errors`` of this value means the annotation-error model the committed calibration chose
+#: (:func:`chosen_error_model`): the calibrated benchmark, a data variant of its own beside today's (N0).
+CALIBRATED = "calibrated"
+
+
+def _calibrated(base: str, folder: str, borrows: tuple, description: str) -> Profile:
+    """``base`` on the calibrated benchmark: the core claims on 300W (Table 6's six losses and the anisotropy
+    against re-weighting pair at the paper's five seeds, the rest at three), Table 4 and the SGD pair; no budget
+    curve. Its runs of the baselines are shared with the calibration's later stages (same configurations)."""
+    p = PROFILES[base]
+    grids = dict(p.grids, ab=((3.0, 6.0), (3.0,)), budget_epochs=())  # the (a, b) study's pair only: a = 6 and 3, b = 3
+    return dataclasses.replace(p, name=f"{base}-calibrated", settings=dict(p.settings, synth_errors=CALIBRATED),
+                               grids=grids, core_runs=5, selective=True, datasets=("300w",), folder=folder,
+                               regime=f"{p.regime}; calibrated annotation error", borrows=borrows,
+                               description=description)
+
+
+PROFILES["long-calibrated"] = _calibrated(
+    "long", "results-long-calibrated", ("calibration",),
+    "the long regime (ResNet18 at 64 px, 10 epochs, two CPU cores) on the calibrated benchmark: the annotation-error "
+    "model the calibration chose (docs/CALIBRATION.md); 300W's core claims, Table 6's six losses and the anisotropy "
+    "against re-weighting pair at 5 seeds, the family, Table 4 and the SGD pair at 3")
+PROFILES["converged-calibrated"] = _calibrated(
+    "converged", "results-gpu-calibrated", ("converged", "calibration"),
+    "the converged regime (for a GPU: ResNet18 at 128 px, 20 epochs) on the calibrated benchmark, the same claims "
+    "as long-calibrated; its runs are trained by ci/gpu_session.py into results-gpu/runs")
+
+
+def chosen_error_model() -> str | None:
+    """The error model the committed calibration chose after its second stage (``None``: not yet). It is read from
+    the calibration's verdicts (``<folder>/sections/calibration.json`` of its profile, whose notebook shares its
+    name)."""
+    calibration = PROFILES["calibration"]
+    path = REPO_ROOT / calibration.folder / "sections" / f"{calibration.name}.json"
+    if not path.exists():
+        return None
+    meta = json.loads(path.read_text()).get("meta", {})
+    return meta.get("chosen") if meta.get("stage2") else None
+
+
+def is_available(profile: str) -> bool:
+    """Whether a profile can make configurations: a calibrated one only once the calibration chose its model."""
+    return get_profile(profile).settings.get("synth_errors") != CALIBRATED or chosen_error_model() is not None
+
+
+def _resolve_errors(value):
+    """A profile's ``synth_errors``: :data:`CALIBRATED` becomes the chosen model; a clear error before that."""
+    if value != CALIBRATED:
+        return value
+    chosen = chosen_error_model()
+    if chosen is None:
+        raise ValueError(f"synth_errors={CALIBRATED!r} needs the annotation-error model the calibration chose, and "
+                         f"{PROFILES['calibration'].folder}/sections/ has none yet: run `make calibrate` through its "
+                         "second stage first (docs/CALIBRATION.md)")
+    return chosen
+
 
 def get_profile(name: str) -> Profile:
     """The profile ``name``; a clear error naming the known ones otherwise."""
@@ -201,6 +261,8 @@ def make_config(profile: str = "default", **overrides) -> RunConfig:
     values = dict(prof.settings, tuning=profile)
     values.update(prof.per_dataset.get(overrides.get("dataset") or RunConfig.dataset, {}))
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if "synth_errors" in values:
+        values["synth_errors"] = _resolve_errors(values["synth_errors"])
     values["loss_params"] = with_loss_defaults(values.get("loss", RunConfig.loss), values.get("loss_params") or {})
     config = RunConfig(**values)
     check_config(config)
