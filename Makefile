@@ -42,14 +42,17 @@ calibrate: $(STAMP)
 # The converged regime's report (results-gpu/REPORT.md) from the runs GPU sessions committed (nothing trains).
 report-gpu: $(STAMP)
 	$(PY) -m aniso.regimes converged
+	$(PY) -m aniso.regimes converged-calibrated
 
-# The three regimes' reports again, from one commit (nothing trains): results/README.md and results-long/README.md
+# The regimes' reports again, from one commit (nothing trains): results/README.md and results-long/README.md
 # from their notebooks' sections (after a change to how verdicts are computed, make reproduce and make
-# reproduce-long rewrite the sections first), and results-gpu/REPORT.md.
+# reproduce-long rewrite the sections first), results-gpu/REPORT.md, and the calibrated benchmark's once it has runs.
 report: $(STAMP)
 	$(PY) -m aniso.reporting results
 	$(PY) -m aniso.reporting results-long
 	$(PY) -m aniso.regimes converged
+	$(PY) -m aniso.regimes converged-calibrated
+	@test ! -d results-long-calibrated/sections || $(PY) -m aniso.reporting results-long-calibrated
 
 # Lint first (seconds), then the committed run stores checked (seconds); unit tests (a committed run re-created bit for bit among them);
 # every notebook on the smoke profile through papermill, the comparison notebooks with the user loss of examples/

@@ -110,3 +110,16 @@ def test_the_runner_refuses_a_calibrated_profile_before_the_calibration_chose(tm
     with pytest.raises(SystemExit, match="has chosen none yet"):
         run.main(["--profile", "long-calibrated", "--out", str(tmp_path / "out")])
     assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_a_notebook_says_how_many_seeds_its_core_cells_have():
+    from aniso.notebook import Session
+
+    cells = experiments.notebook_cells("table6", "long-calibrated")
+    fam = next(k for k in cells if k.endswith("anisotropic_wing"))
+    session = Session("table6", "long-calibrated", {}, None, {}, cells,
+                      {"300w/l2": cell(0.0, seeds=range(5)), fam: cell(0.0)}, "synthetic")
+    assert session.seeds_text() == ("3 (5 for the core comparisons: Table 6's six losses on 300W and the "
+                                    "anisotropy-against-re-weighting pair)")
+    session.records = {"300w/l2": cell(0.0), fam: cell(0.0)}
+    assert session.seeds_text() == "3" == str(session.runs())

@@ -86,6 +86,17 @@ class Session:
         """Seeds per cell (the smallest, should cells differ)."""
         return min((len(r) for r in self.records.values()), default=0)
 
+    def seeds_text(self) -> str:
+        """Seeds per cell in words: one count, or the other cells' beside the core comparisons' where a profile gives
+        those more (:attr:`aniso.runs.Profile.core_runs`, :func:`aniso.suite.is_core`)."""
+        counts = {k: len(r) for k, r in self.records.items()}
+        if len(set(counts.values())) <= 1:
+            return str(self.runs())
+        core = {k for k in counts if k in self.cells and suite.is_core(self.cells[k], self.profile)}
+        text = lambda keys: " or ".join(str(n) for n in sorted({counts[k] for k in keys}))  # noqa: E731
+        return (f"{text(set(counts) - core)} ({text(core)} for the core comparisons: Table 6's six losses on 300W "
+                "and the anisotropy-against-re-weighting pair)")
+
     def run_ids(self) -> list[str]:
         return [r.id for recs in self.records.values() for r in recs]
 
