@@ -123,3 +123,10 @@ def test_a_notebook_says_how_many_seeds_its_core_cells_have():
                                     "anisotropy-against-re-weighting pair)")
     session.records = {"300w/l2": cell(0.0), fam: cell(0.0)}
     assert session.seeds_text() == "3" == str(session.runs())
+
+
+def test_tables_say_which_annotation_error_the_runs_had(chosen):
+    assert suite.source_label("long-calibrated") == "ours (synthetic, annotation error N2a, long-calibrated)"
+    assert suite.source_label("long") == "ours (synthetic, long)"
+    real = suite.source_label("long-calibrated", {"300w": "/data/300w"}, ["300w"])
+    assert real == "ours (real data, long-calibrated)"

@@ -257,10 +257,14 @@ def is_tuned(cell: Cell, profile: str) -> bool:
 
 
 def source_label(profile: str, data_roots: dict | None = None, datasets=None) -> str:
-    """How our rows are labelled in tables: ``ours (synthetic, default)``."""
+    """How our rows are labelled in tables: ``ours (synthetic, default)``; ``ours (synthetic, annotation error N2a,
+    long-calibrated)`` on another annotation-error model than today's."""
     data_roots = data_roots or {}
     given = [data_roots.get(ds) is not None for ds in (datasets or data_roots or ["300w"])] or [False]
     data = "real data" if all(given) else "synthetic" if not any(given) else "real and synthetic data"
+    errors = make_config(profile).synth_errors  # a calibrated profile's: the model the calibration chose
+    if not all(given) and errors != RunConfig.synth_errors:
+        data += f", annotation error {errors}"
     return f"ours ({data}, {profile})"
 
 
