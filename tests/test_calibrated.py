@@ -130,3 +130,21 @@ def test_tables_say_which_annotation_error_the_runs_had(chosen):
     assert suite.source_label("long") == "ours (synthetic, long)"
     real = suite.source_label("long-calibrated", {"300w": "/data/300w"}, ["300w"])
     assert real == "ours (real data, long-calibrated)"
+
+
+def test_a_difference_between_the_benchmarks_at_one_budget_is_the_annotation_errors():
+    from test_regimes import CLAIM, verdict
+
+    def kind(*names):
+        effects = {"long": 0.3, "long-calibrated": -0.3, "default": 0.3, "converged-calibrated": -0.3}
+        rows = regimes.compare({n: {"x": (CLAIM, verdict("inconclusive", effects[n], se=0.03))} for n in names})
+        return rows[0]["kind"]
+
+    assert kind("long", "long-calibrated") == "depends on the annotation error"
+    assert kind("default", "long") == "inconclusive in every regime"  # one effect, one benchmark
+    assert kind("default", "long-calibrated") == "depends on the budget and the annotation error"
+    assert kind("long-calibrated", "converged-calibrated") == "inconclusive in every regime"
+    pair = (("long", 0.3), ("long-calibrated", -0.3))
+    rows = regimes.compare({n: {"x": (CLAIM, verdict("inconclusive", e, se=0.03))} for n, e in pair})
+    lines = regimes._in_words(rows)
+    assert any(line.startswith("- **Depends on the annotation error") for line in lines)

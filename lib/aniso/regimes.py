@@ -163,13 +163,23 @@ def across(cells: dict) -> tuple[str, list[dict]]:
     statuses = {v.status for v in judged.values()}
     if len(judged) < 2:
         return ("one regime" if judged else "not judged"), tests
-    if any(t["decided"] for t in tests):
-        return "depends on the budget", tests
+    decided = [t for t in tests if t["decided"]]
+    if decided:
+        why = {w for t in decided for w in _differ(t["a"], t["b"])}
+        return "depends on " + " and ".join(sorted(why, key=lambda w: w != "the budget")), tests
     if len(statuses) == 1:
         return f"{next(iter(statuses))} in every regime", tests
     if any(t["decided"] is not None for t in tests):
         return "consistent", tests
     return "labels differ, difference untested", tests
+
+
+def _differ(a: str, b: str) -> list[str]:
+    """What two regimes differ in: their training budget (every setting but the annotation error), their benchmark
+    (the annotation-error setting: today's or the calibrated one), or both."""
+    sa, sb = (dict(get_profile(r).settings) for r in (a, b))
+    errors = sa.pop("synth_errors", "N0") != sb.pop("synth_errors", "N0")
+    return [w for w, differs in (("the budget", sa != sb), ("the annotation error", errors)) if differs]
 
 
 def compare(results: dict[str, dict]) -> list[dict]:
@@ -278,7 +288,8 @@ def headline_lines(results_dir: Path, regimes=REGIMES) -> list[str]:
     lines += ["", "Each cell: the verdict, its effect in the claim's direction (points of NME, or of failure rate) "
               "with its 95% interval, and, where the paper prints the two numbers, whether an effect as large as the "
               "paper's (its relative gain scaled to this regime's reference NME) is ruled out by the interval, "
-              "compatible with it, or exceeded. Across regimes: a claim depends on the budget only when the "
+              "compatible with it, or exceeded. Across regimes: a claim depends on the budget (or, between the two "
+              "benchmarks, on the annotation error) only when the "
               "difference of its effect between two regimes is itself decided (Welch t on the two estimates; verdicts "
               "that rest on the same runs are not tested).", "",
               "| claim | " + " | ".join(names) + " | across regimes |", "|---" * (len(names) + 2) + "|"]
@@ -300,6 +311,10 @@ def _in_words(rows: list[dict]) -> list[str]:
                        + "; ".join(same) + ".")
     for kind, what in (("depends on the budget", "Depends on the training budget (the difference of its effect "
                                                  "between regimes is decided)"),
+                       ("depends on the annotation error", "Depends on the annotation error (the difference of its "
+                                                           "effect between the two benchmarks is decided)"),
+                       ("depends on the budget and the annotation error", "Depends on the budget and on the "
+                                                                           "annotation error"),
                        ("consistent", "Consistent across regimes, with other labels (no difference between the "
                                       "regimes' effects is decided)"),
                        ("labels differ, difference untested", "Labels differ, difference not testable (the verdicts "
