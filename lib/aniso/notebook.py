@@ -94,8 +94,7 @@ class Session:
             return str(self.runs())
         core = {k for k in counts if k in self.cells and suite.is_core(self.cells[k], self.profile)}
         text = lambda keys: " or ".join(str(n) for n in sorted({counts[k] for k in keys}))  # noqa: E731
-        return (f"{text(set(counts) - core)} ({text(core)} for the core comparisons: Table 6's six losses on 300W "
-                "and the anisotropy-against-re-weighting pair)")
+        return f"{text(set(counts) - core)} ({text(core)} for the core comparisons: {suite.CORE_TEXT})"
 
     def run_ids(self) -> list[str]:
         return [r.id for recs in self.records.values() for r in recs]

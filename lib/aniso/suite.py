@@ -26,6 +26,7 @@ from .data import dataset_spec
 from .runs import RunConfig, get_profile, make_config, prepare_data, profile_runs, tuned_config
 from .runs.config import with_loss_defaults
 from .runs.data import check_root
+from .runs.profiles import error_model
 from .synthetic.noise import ERROR_MODELS
 from .topology import get_scheme
 
@@ -187,6 +188,8 @@ def seeds(profile: str, runs: int | None = None, seed: int = 0, cell: Cell | Non
     return list(range(int(seed), int(seed) + n))
 
 
+#: What :func:`is_core` names, in words (the notebooks' seed counts say it).
+CORE_TEXT = "Table 6's six losses on 300W and the anisotropy-against-re-weighting pair"
 #: The (a, b) study's anisotropy-against-re-weighting pair at the paper's b (claim C6.2): a = 2b against a = b.
 CORE_AB = ({"a": 6.0, "b": 3.0}, {"a": 3.0, "b": 3.0})
 
@@ -262,7 +265,7 @@ def source_label(profile: str, data_roots: dict | None = None, datasets=None) ->
     data_roots = data_roots or {}
     given = [data_roots.get(ds) is not None for ds in (datasets or data_roots or ["300w"])] or [False]
     data = "real data" if all(given) else "synthetic" if not any(given) else "real and synthetic data"
-    errors = make_config(profile).synth_errors  # a calibrated profile's: the model the calibration chose
+    errors = error_model(profile)
     if not all(given) and errors != RunConfig.synth_errors:
         data += f", annotation error {errors}"
     return f"ours ({data}, {profile})"

@@ -18,7 +18,7 @@ from .config import RunConfig, check_config, with_loss_defaults
 from .store import REPO_ROOT, use_store
 
 __all__ = ["Profile", "Tuning", "PROFILES", "get_profile", "make_config", "profile_runs", "committed_stores",
-           "use_results_store", "CALIBRATED", "chosen_error_model", "is_available"]
+           "use_results_store", "CALIBRATED", "chosen_error_model", "error_model", "is_available"]
 
 
 @dataclass(frozen=True)
@@ -201,6 +201,12 @@ def chosen_error_model() -> str | None:
         return None
     meta = json.loads(path.read_text()).get("meta", {})
     return meta.get("chosen") if meta.get("stage2") else None
+
+
+def error_model(profile: str) -> str:
+    """The annotation-error model a profile's runs train on (a calibrated profile's: the one the calibration chose;
+    a clear error before that)."""
+    return _resolve_errors(get_profile(profile).settings.get("synth_errors", RunConfig.synth_errors))
 
 
 def is_available(profile: str) -> bool:
