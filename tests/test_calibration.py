@@ -76,6 +76,32 @@ def test_only_baselines_train_on_a_candidate():
         experiments.notebook_cells("calibration", "calibration", candidates=["N9"])
 
 
+def test_the_check_trains_l2_and_l1_on_300w_alone(monkeypatch):
+    """docs/CALIBRATION.md's check: the chosen model's L2 and L1 on 300W at the converged protocol, not the profile's
+    other data sets; and the cells a GPU session trains first are the same ones."""
+    asked = {}
+
+    def records(notebook, **args):
+        asked.update(args)
+        return {}
+
+    monkeypatch.setattr(calibration.experiments, "records", records)
+    monkeypatch.setattr(calibration, "judge_controls", lambda recs, m, datasets, nb: [_v("reproduced", 1, 10, 0.1)])
+    _, verdicts = calibration.check("calibration", {"runs": 3, "epochs": 1}, "converged", "N2a")
+    assert [v.id for v in verdicts] == ["P.1/N1"]  # "L1 beats L2 on 300W" alone
+    assert asked["datasets"] == ["300w"] and asked["baselines"] == ["l2", "l1"] and asked["candidates"] == ["N2a"]
+    assert "epochs" not in asked and asked["profile"] == "converged"
+    check = experiments.notebook_cells("calibration", "converged", candidates=["N2a"],
+                                       **{k: list(v) for k, v in suite.CALIBRATION_CHECK.items()})
+    assert set(check) == {"300w/l2/synth_errors=N2a", "300w/l1/synth_errors=N2a"}
+    monkeypatch.setattr(experiments, "calibrated", lambda: "N2a")
+    _, parts, _ = experiments.gpu_priority()[0]
+    assert {k for nb, keep in parts for k, c in experiments.notebook_cells(nb, "converged").items()
+            if keep(c)} == set(check)
+    with pytest.raises(ValueError, match="'wflw'.*not in profile 'long'"):
+        experiments.notebook_cells("calibration", "long", datasets=["wflw"])
+
+
 def test_the_calibration_store_holds_only_baseline_runs():
     store = REPO / "results-calibration" / "runs"
     records = [json.loads(p.read_text()) for p in store.glob("*.json")] if store.exists() else []

@@ -9,7 +9,8 @@ The rule was written and committed before the first calibration run, and this mo
    |our relative gain over L2 - the real one| (less is better), then simplicity (fewer added mechanisms).
 3. **Stage 2**, the two best: 300W's controls again at the long regime's protocol; ranked again on stage 2's 300W
    controls with stage 1's WFLW and AFLW controls. The first is the chosen candidate.
-4. **Check**, the chosen one only: "L1 beats L2" on 300W at the converged profile's protocol.
+4. **Check**, the chosen one only: "L1 beats L2" on 300W at the converged profile's protocol (:func:`check`: L2
+   and L1 on 300W alone, :data:`aniso.suite.CALIBRATION_CHECK`).
 
 Only baselines train on a candidate (:func:`aniso.suite.calibration_cells` refuses any other loss there).
 """
@@ -26,11 +27,12 @@ from .claims import cells_of, controls
 from .judging import judge
 from .replication import gap_to_paper, relative
 from .runs import get_profile
+from .suite import CALIBRATION_CHECK
 from .synthetic.noise import ERROR_MODELS, NoiseConfig
 from .verdicts import Verdict
 
 __all__ = ["ERROR_MODELS", "mechanisms", "Score", "score", "rank", "judge_controls", "combined", "STAGE2_CANDIDATES",
-           "control_table", "score_table", "plot_gains", "MARKS", "later_stage", "tagged"]
+           "control_table", "score_table", "plot_gains", "MARKS", "later_stage", "check", "tagged"]
 
 #: How many of stage 1's best go on to stage 2.
 STAGE2_CANDIDATES = 2
@@ -129,18 +131,30 @@ def plot_gains(stage: dict[str, list[Verdict]]) -> tuple[dict, dict]:
     return gains, real
 
 
-def later_stage(notebook: str, plan_args: dict, profile: str, candidates: list, losses=None) -> tuple[dict, dict]:
-    """Stage 2 or the check: the runs of ``candidates`` (``losses``: only these baselines) at another profile's
-    protocol, trained or loaded (``plan_args``: the notebook's, :func:`aniso.notebook.plan_arguments`; its epochs
-    are the profile's own), and their controls judged: ``(records, {candidate: verdicts})``."""
+def later_stage(notebook: str, plan_args: dict, profile: str, candidates: list, losses=None,
+                datasets=None) -> tuple[dict, dict]:
+    """Stage 2 or the check: the runs of ``candidates`` (``losses``, ``datasets``: only these baselines and data
+    sets) at another profile's protocol, trained or loaded (``plan_args``: the notebook's,
+    :func:`aniso.notebook.plan_arguments`; its epochs are the profile's own), and their controls judged:
+    ``(records, {candidate: verdicts})``."""
 
     args = {**plan_args, "profile": profile, "candidates": list(candidates)}
     args.pop("epochs", None)
     if losses:
         args["baselines"] = list(losses)
+    if datasets:
+        args["datasets"] = list(datasets)
     recs = experiments.records(notebook, **args)
-    datasets = get_profile(profile).datasets
+    datasets = datasets or get_profile(profile).datasets
     return recs, {m: judge_controls(recs, m, datasets, notebook) for m in candidates}
+
+
+def check(notebook: str, plan_args: dict, profile: str, chosen: str) -> tuple[dict, list[Verdict]]:
+    """The check of the chosen model (:data:`aniso.suite.CALIBRATION_CHECK`: L2 and L1 on 300W) at ``profile``'s
+    protocol: ``(records, [the verdict on "L1 beats L2 on 300W"])``."""
+    recs, checked = later_stage(notebook, plan_args, profile, [chosen], CALIBRATION_CHECK["baselines"],
+                                CALIBRATION_CHECK["datasets"])
+    return recs, [v for v in checked[chosen] if v.id.split("/")[0] == "P.1"]
 
 
 def tagged(stage: dict[str, list[Verdict]], tag: str) -> list[Verdict]:

@@ -139,8 +139,8 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                                                            suite.study_settings(profile))),
     Experiment("synthetic_benchmark", "The synthetic benchmark", lambda profile: {}),
     Experiment("calibration", "The annotation-error calibration",
-               lambda profile, candidates=None, baselines=None: suite.calibration_cells(profile, candidates,
-                                                                                        baselines),
+               lambda profile, candidates=None, baselines=None, datasets=None: suite.calibration_cells(
+                   profile, candidates, baselines, datasets),
                claims=lambda profile, extra=(): [], only=("calibration",)),
 )}
 
@@ -168,8 +168,9 @@ def gpu_priority() -> list:
     chosen = calibrated()
     core = lambda cell: suite.is_core(cell, _CALIBRATED[1])  # noqa: E731
     first = [(f"the calibrated benchmark ({chosen}): L1 and L2 on 300W",
-              [("calibration", lambda cell: cell.settings.get("synth_errors") == chosen and cell.dataset == "300w"
-                and cell.loss in ("l1", "l2"))], None),
+              [("calibration", lambda cell: cell.settings.get("synth_errors") == chosen
+                and cell.dataset in suite.CALIBRATION_CHECK["datasets"]
+                and cell.loss in suite.CALIBRATION_CHECK["baselines"])], None),
              (f"the calibrated benchmark ({chosen}): 300W's core cells (Table 6's losses, anisotropy against "
               "re-weighting)", [("table6", core), ("supp_ab_sweep", core)], _CALIBRATED[1]),
              ] if chosen else []
@@ -219,7 +220,7 @@ def figure_context(notebook: str, records: dict, **params) -> dict:
 
 
 #: The notebook parameters that choose cells (the rest choose runs: profile, seeds, epochs, device, data roots).
-CELL_PARAMS = ("extra_losses", "a_values", "b_values", "archs", "candidates", "baselines")
+CELL_PARAMS = ("extra_losses", "a_values", "b_values", "archs", "candidates", "baselines", "datasets")
 
 
 def plan(notebook: str, progress: bool = True, tune: bool = True, keys=None, **params) -> dict:

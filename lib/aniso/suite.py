@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pathlib import Path
+from types import MappingProxyType
 
 from .data import dataset_spec
 from .runs import RunConfig, get_profile, make_config, prepare_data, profile_runs, tuned_config
@@ -33,7 +34,8 @@ from .topology import get_scheme
 __all__ = ["PAPER_LOSSES", "FAMILY", "SHOWN_LOSSES", "LOSS_LABELS", "ABLATION", "BASELINES", "Cell", "cell_key",
            "loss_label", "plan", "seeds", "grid", "source_label", "roots", "describe", "synthetic_set",
            "study_settings", "tuning_base", "is_tuned", "cell_configs", "dataset_spec", "get_scheme", "loss_cells",
-           "budget_cells", "ablation_cells", "mechanism_cells", "sweep_cells", "arch_cells", "calibration_cells"]
+           "budget_cells", "ablation_cells", "mechanism_cells", "sweep_cells", "arch_cells", "calibration_cells",
+           "CALIBRATION_CHECK"]
 
 PAPER_LOSSES = ("l2", "l1", "smooth_l1", "wing", "adaptive_wing", "anisotropic")
 #: Relatives of the paper's loss, beyond the paper (:mod:`aniso.losses`).
@@ -163,11 +165,19 @@ def arch_cells(profile: str, archs) -> dict[str, Cell]:
 BASELINES = ("l2", "l1", "smooth_l1", "wing", "adaptive_wing")
 
 
-def calibration_cells(profile: str, candidates, baselines) -> dict[str, Cell]:
+#: The calibration's check (docs/CALIBRATION.md): the chosen model's L2 and L1 on 300W at the converged protocol.
+CALIBRATION_CHECK = MappingProxyType({"baselines": ("l2", "l1"), "datasets": ("300w",)})
+
+
+def calibration_cells(profile: str, candidates, baselines, datasets=None) -> dict[str, Cell]:
     """The baselines (never the paper's loss) on each candidate annotation-error model and each data set the
-    profile covers."""
+    profile covers (``datasets``: only these of them)."""
+    covered = get_profile(profile).datasets
+    outside = sorted(set(datasets or ()) - set(covered))
+    if outside:
+        raise ValueError(f"data set(s) {outside} are not in profile {profile!r}: expected some of {list(covered)}")
     cells = [Cell(ds, loss, {"synth_errors": m}, f"{loss_label(loss)}, {m}") for m in (candidates or ERROR_MODELS)
-             for ds in get_profile(profile).datasets for loss in (baselines or BASELINES)]
+             for ds in (datasets or covered) for loss in (baselines or BASELINES)]
     unknown = sorted({c.settings["synth_errors"] for c in cells} - set(ERROR_MODELS))
     if unknown:
         raise ValueError(f"unknown candidate error model(s) {unknown}: expected some of {list(ERROR_MODELS)}")
