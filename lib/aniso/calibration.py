@@ -131,17 +131,17 @@ def plot_gains(stage: dict[str, list[Verdict]]) -> tuple[dict, dict]:
     return gains, real
 
 
-def later_stage(notebook: str, plan_args: dict, profile: str, candidates: list, losses=None,
+def later_stage(notebook: str, plan_args: dict, profile: str, candidates: list, baselines=None,
                 datasets=None) -> tuple[dict, dict]:
-    """Stage 2 or the check: the runs of ``candidates`` (``losses``, ``datasets``: only these baselines and data
+    """Stage 2 or the check: the runs of ``candidates`` (``baselines``, ``datasets``: only these losses and data
     sets) at another profile's protocol, trained or loaded (``plan_args``: the notebook's,
     :func:`aniso.notebook.plan_arguments`; its epochs are the profile's own), and their controls judged:
     ``(records, {candidate: verdicts})``."""
 
     args = {**plan_args, "profile": profile, "candidates": list(candidates)}
     args.pop("epochs", None)
-    if losses:
-        args["baselines"] = list(losses)
+    if baselines:
+        args["baselines"] = list(baselines)
     if datasets:
         args["datasets"] = list(datasets)
     recs = experiments.records(notebook, **args)
@@ -152,9 +152,8 @@ def later_stage(notebook: str, plan_args: dict, profile: str, candidates: list, 
 def check(notebook: str, plan_args: dict, profile: str, chosen: str) -> tuple[dict, list[Verdict]]:
     """The check of the chosen model (:data:`aniso.suite.CALIBRATION_CHECK`: L2 and L1 on 300W) at ``profile``'s
     protocol: ``(records, [the verdict on "L1 beats L2 on 300W"])``."""
-    recs, checked = later_stage(notebook, plan_args, profile, [chosen], CALIBRATION_CHECK["baselines"],
-                                CALIBRATION_CHECK["datasets"])
-    return recs, [v for v in checked[chosen] if v.id.split("/")[0] == "P.1"]
+    recs, checked = later_stage(notebook, plan_args, profile, [chosen], **CALIBRATION_CHECK)
+    return recs, checked[chosen]  # L2 and L1 on 300W: the one control P.1
 
 
 def tagged(stage: dict[str, list[Verdict]], tag: str) -> list[Verdict]:
