@@ -249,3 +249,37 @@ def test_a_claim_is_exclusive_fresh_while_it_beats_and_taken_over_when_stale(sto
     monkeypatch.setenv("ANISO_CLAIM_EXPIRY", "soon")
     with pytest.raises(ValueError, match="ANISO_CLAIM_EXPIRY='soon'"):
         claims.claim_expiry()
+
+
+def test_a_claim_whose_process_exited_here_is_stale_at_once_and_only_here(store, monkeypatch):
+    from aniso.runs import verify
+
+    monkeypatch.setenv("ANISO_CLAIM_EXPIRY", "900")  # the default: only the process check can make these stale
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # reaped: no process has its pid (unless the system recycles it within this test)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        here = claims._where()
+        assert here is not None  # Linux
+        cases = {"exited": (gone.pid, here), "alive": (alive.pid, here), "elsewhere": (gone.pid, "another|boot|1"),
+                 "old": (gone.pid, None)}
+        for name, (pid, where) in cases.items():
+            path = claims.claim_path(name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            holder = {"host": "h", "pid": pid, "started": time.time(), "token": name}
+            path.write_text(json.dumps(holder if where is None else {**holder, "where": where}))
+        stale = {name: claims.claim_status(claims.claim_path(name))[1] for name in cases}
+        assert stale == {"exited": True, "alive": False, "elsewhere": False, "old": False}
+        found = {f.path.stem: (f.kind, f.safe_to_prune) for f in verify.check_claims(store)}
+        assert found["exited"] == ("stale claim", True) and found["alive"][0] == "in training"
+        taken = claims.try_claim("exited")
+        assert taken is not None and taken.held()  # taken over without waiting 900 s
+        taken.release()
+        assert all(claims.try_claim(name) is None for name in ("alive", "elsewhere", "old"))
+        mine = claims.try_claim("new")
+        assert json.loads(claims.claim_path("new").read_text())["where"] == here
+        assert claims.try_claim("new") is None  # our own live claim is not stale
+        mine.release()
+    finally:
+        alive.kill()
+        alive.wait()

@@ -9,7 +9,10 @@ the file (its mtime); the claim is removed when the run finishes or fails.
 
 A claim whose mtime is older than the expiry (:func:`claim_expiry`: ``ANISO_CLAIM_EXPIRY`` seconds, default
 :data:`DEFAULT_EXPIRY` = 15 minutes) belonged to a worker that died (killed, machine lost): another worker
-takes it over and resumes the run from its epoch checkpoint in the cache. A worker that finds a fresh claim
+takes it over and resumes the run from its epoch checkpoint in the cache. A claim made in this process's own
+pid namespace of this boot of this machine (the file records where, :func:`_where`) whose process is gone is stale
+at once: a run killed by hand restarts without waiting for the expiry. A recycled pid only makes the claim look
+alive, so the expiry still decides there. A worker that finds a fresh claim
 waits, polling, until the record appears (it then loads it) or the claim is released or expires (it then
 trains).
 
@@ -75,12 +78,44 @@ def _holder(path: Path) -> dict:
         return {}
 
 
+def _where() -> str | None:
+    """This process's pid namespace on this boot of this machine (host, boot id, namespace inode): the scope in
+    which a claim's pid can be looked up; ``None`` where the system does not say (not Linux)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        return f"{socket.gethostname()}|{boot}|{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        return None
+
+
+def _exited(holder: dict) -> bool:
+    """Whether the claim's process is known to be gone: it ran where this process runs (:func:`_where`) and no
+    process has its pid. Anything else (another machine or container, an old claim without the field, a pid
+    that exists, perhaps recycled) is not known: the expiry decides."""
+    where, pid = holder.get("where"), holder.get("pid")
+    if where is None or where != _where() or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: no signal sent, only the existence check
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it exists, under another user
+        return False
+    return False
+
+
+def _stale(path: Path, age: float | None, expiry: float) -> bool:
+    """A claim file is stale when its heartbeat is older than the expiry or its process has exited."""
+    return age is not None and (age > expiry or (path.suffix == ".claim" and _exited(_holder(path))))
+
+
 def claim_status(path: Path) -> tuple[float | None, bool, dict]:
     """Read-only look at a claim file (or a ``.takeover`` lock): ``(seconds since its last heartbeat, stale?,
     what it says about its holder)``; the age is ``None`` when the file is gone. Stale: older than
-    :func:`claim_expiry`, so a worker asking for the run would take it over."""
+    :func:`claim_expiry`, or its process has exited (:func:`_exited`), so a worker asking for the run would take
+    it over."""
     age = _age(path)
-    return age, age is not None and age > claim_expiry(), _holder(path) if path.suffix == ".claim" else {}
+    return age, _stale(path, age, claim_expiry()), _holder(path) if path.suffix == ".claim" else {}
 
 
 class Claim:
@@ -132,7 +167,8 @@ def _create(path: Path, expiry: float) -> Claim | None:
     except FileExistsError:
         return None
     with os.fdopen(fd, "w") as f:
-        json.dump({"host": socket.gethostname(), "pid": os.getpid(), "started": time.time(), "token": token}, f)
+        json.dump({"host": socket.gethostname(), "pid": os.getpid(), "started": time.time(), "token": token,
+                   "where": _where()}, f)
     return Claim(path, token, expiry)
 
 
@@ -149,11 +185,11 @@ def _take_over(path: Path, expiry: float) -> Claim | None:
         return None
     try:
         age = _age(path)
-        if age is not None and age > expiry:
+        if _stale(path, age, expiry):
             who = _holder(path)
+            why = f"no heartbeat for {age:.0f} s, expiry {expiry:g} s" if age > expiry else "its process has exited"
             print(f"run {path.stem}: taking over the claim of {who.get('host', '?')} pid {who.get('pid', '?')} "
-                  f"(no heartbeat for {age:.0f} s, expiry {expiry:g} s); it resumes from its checkpoint",
-                  file=sys.stderr, flush=True)
+                  f"({why}); it resumes from its checkpoint", file=sys.stderr, flush=True)
             path.unlink(missing_ok=True)
         return _create(path, expiry)
     finally:
@@ -167,7 +203,7 @@ def try_claim(run_id: str) -> Claim | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     expiry = claim_expiry()
     claim = _create(path, expiry)
-    if claim is None and (_age(path) or 0.0) > expiry:
+    if claim is None and _stale(path, _age(path), expiry):
         claim = _take_over(path, expiry)
     return claim
 

@@ -163,9 +163,10 @@ def check_claims(store: Path) -> list[Finding]:
             continue
         holder = f"{who.get('host', '?')} pid {who.get('pid', '?')}"
         if stale:
-            out.append(Finding(store, p, "stale claim",
-                               f"no heartbeat for {age:.0f} s (expiry {claim_expiry():g} s): its worker ({holder}) "
-                               f"died; safe to remove (the run resumes from its checkpoint when asked again)", True))
+            why = (f"no heartbeat for {age:.0f} s (expiry {claim_expiry():g} s)" if age > claim_expiry()
+                   else "its process has exited")
+            out.append(Finding(store, p, "stale claim", f"{why}: its worker ({holder}) died; safe to remove (the run "
+                                                        f"resumes from its checkpoint when asked again)", True))
         else:
             out.append(Finding(store, p, "in training", f"run {p.stem} is being trained by {holder} (last heartbeat "
                                                         f"{age:.0f} s ago)"))
