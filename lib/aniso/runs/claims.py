@@ -24,6 +24,7 @@ restarts from scratch instead of resuming from the checkpoint.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -78,6 +79,7 @@ def _holder(path: Path) -> dict:
         return {}
 
 
+@functools.cache  # fixed for a process's life; asked at every claim check
 def _where() -> str | None:
     """This process's pid namespace on this boot of this machine (host, boot id, namespace inode): the scope in
     which a claim's pid can be looked up; ``None`` where the system does not say (not Linux)."""
@@ -102,6 +104,11 @@ def _exited(holder: dict) -> bool:
     except PermissionError:  # it exists, under another user
         return False
     return False
+
+
+def stale_reason(age: float, expiry: float) -> str:
+    """Why a stale claim is stale, in words (the heartbeat's age against the expiry, else its exited process)."""
+    return f"no heartbeat for {age:.0f} s, expiry {expiry:g} s" if age > expiry else "its process has exited"
 
 
 def _stale(path: Path, age: float | None, expiry: float) -> bool:
@@ -187,9 +194,8 @@ def _take_over(path: Path, expiry: float) -> Claim | None:
         age = _age(path)
         if _stale(path, age, expiry):
             who = _holder(path)
-            why = f"no heartbeat for {age:.0f} s, expiry {expiry:g} s" if age > expiry else "its process has exited"
             print(f"run {path.stem}: taking over the claim of {who.get('host', '?')} pid {who.get('pid', '?')} "
-                  f"({why}); it resumes from its checkpoint", file=sys.stderr, flush=True)
+                  f"({stale_reason(age, expiry)}); it resumes from its checkpoint", file=sys.stderr, flush=True)
             path.unlink(missing_ok=True)
         return _create(path, expiry)
     finally:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..files import is_temporary
-from .claims import claim_expiry, claim_status
+from .claims import claim_expiry, claim_status, stale_reason
 from .profiles import committed_stores
 from .store import DAMAGE_KINDS, PROVENANCE_FIELDS, REPO_ROOT, DamagedRecord, RunRecord, cache_dir, expected_id
 from .tuning import DamagedTuningFile, read_point, read_result
@@ -163,8 +163,7 @@ def check_claims(store: Path) -> list[Finding]:
             continue
         holder = f"{who.get('host', '?')} pid {who.get('pid', '?')}"
         if stale:
-            why = (f"no heartbeat for {age:.0f} s (expiry {claim_expiry():g} s)" if age > claim_expiry()
-                   else "its process has exited")
+            why = stale_reason(age, claim_expiry())
             out.append(Finding(store, p, "stale claim", f"{why}: its worker ({holder}) died; safe to remove (the run "
                                                         f"resumes from its checkpoint when asked again)", True))
         else:
