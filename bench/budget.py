@@ -4,10 +4,18 @@
     python bench/budget.py --profile converged --bench results-gpu/bench_cuda.json   # one H200, packed runs
     python bench/budget.py --profile paper --bench results-gpu/bench_cuda.json \\
         --assume densenet121=resnet50 wide_resnet50_2=resnet50/2 resnet18=resnet50*2
+    python bench/budget.py --profile long-calibrated --stored others \\
+        --records results*/runs --cpu "AMD EPYC"     # from its empty store, at the EPYC's recorded pace
 
 Counts the runs with :func:`aniso.experiments.plan` over every notebook (each distinct run once), adds the learning-rate
 searches (each search's starting grid plus one step outward), and prices each run at ``faces x epochs /
-images-per-second + fixed cost``. With ``--bench`` (``bench/train.py --json`` output, one object or a list), a
+images-per-second + fixed cost``. ``--stored`` leaves out what the run stores hold: ``none`` (the default) prices
+every run, ``others`` what ``make reproduce`` of the profile trains from an empty store of its own (the other
+committed stores in place, as the runner reads them: :func:`aniso.runs.profiles.use_results_store`), ``all`` what
+is left to train now. With ``--records`` (run stores), a backbone at an input size trains at the median pace of
+the runner's own records there (images/s of the steps, fixed seconds: setup, validation per epoch, final), of the
+CPU runs whose processor name contains ``--cpu`` and, with ``--flag``, whose CPU had that instruction set (or,
+``!flag``, had not). With ``--bench`` (``bench/train.py --json`` output, one object or a list), a
 backbone at an input size measured there trains at its packed rate: ``K`` runs at once share the device, each at
 the total over ``K``, and the device time is the sum over runs divided by ``K``; its fixed cost is the measured
 one (setup, validation per epoch, final evaluation) at the run's epochs. Backbones or sizes not measured are
@@ -20,12 +28,16 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from collections import Counter
+import tempfile
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 
 from aniso import experiments, suite
-from aniso.runs import config_id, tuning
+from aniso.runs import config_id, get_profile, stored, tuning, use_store
+from aniso.runs.profiles import committed_stores
+from aniso.runs.store import REPO_ROOT
 from aniso.synthetic.difficulty import plan as synthetic_plan
 
 # ResNet18 at 64 px, runner's loop (bench/train.py on the development machine: 2 cores, bf16); others at 64 px.
@@ -57,24 +69,69 @@ def n_train(c) -> int:
     return n - max(1, round(c.val_fraction * n))
 
 
+def use_stores(profile: str, which: str, empty: str) -> None:
+    """Which stores count as holding runs (``--stored``); ``empty``: a folder that holds none."""
+    own = (REPO_ROOT / get_profile(profile).folder / "runs").resolve() if get_profile(profile).folder else None
+    others = [REPO_ROOT / s for s in committed_stores() if (REPO_ROOT / s).resolve() != own]
+    if which == "none":
+        use_store(empty, [])
+    else:
+        use_store(own if which == "all" and own else empty, others)
+
+
 def runs_of(profile: str) -> tuple[list, list]:
-    """Every distinct final run, and the tuning runs of every search (its grid and one step outward)."""
+    """Every distinct final run not stored (at its tuned rate where its search is stored), and the tuning runs not
+    stored of every search not stored (its grid and one step outward); a final run whose search is not stored is
+    not either."""
 
     finals = {}
     for nb in experiments.for_profile(profile):
         for cell, cfgs, _ in experiments.plan(nb, profile=profile, tune=False, progress=False).values():
             for c in cfgs:
                 finals[config_id(c)] = (cell, c)
-    tunes = {}
+    tunes, left = {}, []
     for cell, c in finals.values():
         if not suite.is_tuned(cell, profile):
+            left += [] if stored(c) else [c]
             continue
-        problem = tuning.tuning_problem(suite.tuning_base(cell, c))
-        lrs = [*problem.grid, tuning.ladder_step(min(problem.grid), -1)]
-        for lr in lrs:
+        base = suite.tuning_base(cell, c)
+        result = tuning.stored_result(base)
+        if result is not None:
+            c = c.replace(lr=result.chosen)
+            left += [] if stored(c) else [c]
+            continue
+        left.append(c)
+        problem = tuning.tuning_problem(base)
+        for lr in [*problem.grid, tuning.ladder_step(min(problem.grid), -1)]:
             t = problem.config(lr)
-            tunes[config_id(t)] = t
-    return [c for _, c in finals.values()], list(tunes.values())
+            if tuning.stored_score(t) is None:
+                tunes[config_id(t)] = t
+    return left, list(tunes.values())
+
+
+def _has(flags: list[str], flag: str) -> bool:
+    """Whether a record's CPU flags include ``flag`` (``!flag``: lack it; a record without flags matches neither)."""
+    return bool(flags) and (flag[1:] not in flags if flag.startswith("!") else flag in flags)
+
+
+def recorded(paths: list[str], cpu: str | None, flag: str | None) -> dict:
+    """``{(arch, size): Rate}`` from the runner's records (``*.json`` of run stores) of CPU runs on a processor
+    whose name contains ``cpu`` (and, given, whose CPU flags include ``flag``): the median pace of each."""
+    rows = defaultdict(list)
+    for path in paths:
+        for f in sorted(Path(path).glob("*.json")):
+            meta = json.loads(f.read_text())
+            prov, timing, c = meta.get("provenance") or {}, meta.get("timing"), meta.get("config") or {}
+            flags = (prov.get("kernels") or {}).get("cpu_flags") or []
+            if prov.get("device") != "cpu" or not timing or not meta.get("images_per_second"):
+                continue
+            if (cpu and cpu.lower() not in str(prov.get("cpu", "")).lower()) or (flag and not _has(flags, flag)):
+                continue
+            rows[(c["arch"], c["input_size"])].append((meta["images_per_second"], timing, c["epochs"]))
+    where = f"{cpu or 'any CPU'}{' with ' + flag if flag else ''}"
+    return {key: Rate(median(ips for ips, _, _ in rs), 1, median(t["setup"] for _, t, _ in rs),
+                      median(t["validation"] / e for _, t, e in rs), median(t["final"] for _, t, _ in rs),
+                      how=f"recorded: median of {len(rs)} runs on {where}") for key, rs in rows.items()}
 
 
 def measured(paths: list[str]) -> dict:
@@ -129,18 +186,33 @@ def main(argv=None) -> int:
     ap.add_argument("--ips", nargs="*", default=[], metavar="ARCH=IMG_PER_S", help="throughput of one run")
     ap.add_argument("--assume", nargs="*", default=[], metavar="ARCH=OTHER[*f|/f]", help="a measured rate, scaled")
     ap.add_argument("--overhead", type=float, default=6.0, help="fixed seconds per run not measured (default 6)")
+    ap.add_argument("--stored", choices=("none", "others", "all"), default="none",
+                    help="leave out runs stored: none; in the other committed stores; in every store")
+    ap.add_argument("--records", nargs="*", default=[], metavar="STORE", help="run stores whose records set the pace")
+    ap.add_argument("--cpu", default=None, help="with --records: only runs on a processor whose name has this")
+    ap.add_argument("--flag", default=None,
+                    help="with --records: only runs on a CPU with this flag (amx_bf16; !amx_bf16: without it)")
     args = ap.parse_args(argv)
     args.ips = {k: float(v) for k, v in (x.split("=") for x in args.ips)}
     args.assume = dict(x.split("=") for x in args.assume)
     rates = measured(args.bench)
-    finals, tunes = runs_of(args.profile)
+    if args.records:
+        paced = recorded(args.records, args.cpu, args.flag)
+        rates.update(paced)
+        if not paced:
+            raise SystemExit(f"--records {' '.join(args.records)}: no CPU run with timings"
+                             f"{' on ' + args.cpu if args.cpu else ''}{' with ' + args.flag if args.flag else ''}")
+    with tempfile.TemporaryDirectory() as empty:
+        use_stores(args.profile, args.stored, empty)
+        finals, tunes = runs_of(args.profile)
     by = Counter()
     for c in finals:
         by[f"{c.dataset} {c.arch} {c.input_size} px, {c.synth_scale:g} of the release"] += \
             rate_of(c, args, rates).seconds(n_train(c) * c.epochs, c.epochs) / 60
     total = sum(by.values())
     tuned = sum(rate_of(t, args, rates).seconds(n_train(t) * t.epochs, t.epochs) for t in tunes) / 60
-    print(f"profile {args.profile}: {len(finals)} runs, {total:.1f} min; {len(tunes)} tuning runs, {tuned:.1f} min; "
+    print(f"profile {args.profile} (stored runs left out: {args.stored}): {len(finals)} runs, {total:.1f} min; "
+          f"{len(tunes)} tuning runs, {tuned:.1f} min; "
           f"total {total + tuned:.1f} min ({(total + tuned) / 60:.1f} h) of device time")
     for k, v in by.most_common():
         print(f"  {k}: {v:.1f} min")
