@@ -11,7 +11,7 @@ Counts the runs with :func:`aniso.experiments.plan` over every notebook (each di
 searches (each search's starting grid plus one step outward), and prices each run at ``faces x epochs /
 images-per-second + fixed cost``. ``--stored`` leaves out what the run stores hold: ``none`` (the default) prices
 every run, ``others`` what ``make reproduce`` of the profile trains from an empty store of its own (the other
-committed stores in place, as the runner reads them: :func:`aniso.runs.profiles.use_results_store`), ``all`` what
+committed stores in place, as the runner reads them: :func:`aniso.runs.profiles.results_stores`), ``all`` what
 is left to train now. With ``--records`` (run stores), a backbone at an input size trains at the median pace of
 the runner's own records there (images/s of the steps, fixed seconds: setup, validation per epoch, final), of the
 CPU runs whose processor name contains ``--cpu`` and, with ``--flag``, whose CPU had that instruction set (or,
@@ -36,8 +36,8 @@ from statistics import median
 
 from aniso import experiments, suite
 from aniso.runs import config_id, get_profile, stored, tuning, use_store
-from aniso.runs.profiles import committed_stores
-from aniso.runs.store import REPO_ROOT
+from aniso.runs.profiles import results_stores
+from aniso.runs.store import read_meta
 from aniso.synthetic.difficulty import plan as synthetic_plan
 
 # ResNet18 at 64 px, runner's loop (bench/train.py on the development machine: 2 cores, bf16); others at 64 px.
@@ -70,13 +70,10 @@ def n_train(c) -> int:
 
 
 def use_stores(profile: str, which: str, empty: str) -> None:
-    """Which stores count as holding runs (``--stored``); ``empty``: a folder that holds none."""
-    own = (REPO_ROOT / get_profile(profile).folder / "runs").resolve() if get_profile(profile).folder else None
-    others = [REPO_ROOT / s for s in committed_stores() if (REPO_ROOT / s).resolve() != own]
-    if which == "none":
-        use_store(empty, [])
-    else:
-        use_store(own if which == "all" and own else empty, others)
+    """Which stores count as holding runs (``--stored``), as the runner reads them for the profile's folder (a
+    notebook's ``scratch`` for a profile without one); ``empty``: a folder that holds none."""
+    own, others = results_stores(get_profile(profile).folder or "scratch")
+    use_store(own if which == "all" else empty, [] if which == "none" else others)
 
 
 def runs_of(profile: str) -> tuple[list, list]:
@@ -120,7 +117,7 @@ def recorded(paths: list[str], cpu: str | None, flag: str | None) -> dict:
     rows = defaultdict(list)
     for path in paths:
         for f in sorted(Path(path).glob("*.json")):
-            meta = json.loads(f.read_text())
+            meta = read_meta(f)
             prov, timing, c = meta.get("provenance") or {}, meta.get("timing"), meta.get("config") or {}
             flags = (prov.get("kernels") or {}).get("cpu_flags") or []
             if prov.get("device") != "cpu" or not timing or not meta.get("images_per_second"):

@@ -17,7 +17,7 @@ SPEC.loader.exec_module(budget)
 
 
 def _record(folder: Path, name: str, cpu: str, flags: list[str], ips: float, setup: float, device="cpu"):
-    meta = {"config": {"arch": "resnet18", "input_size": 64, "epochs": 10},
+    meta = {"id": name, "history": [], "metrics": {}, "config": {"arch": "resnet18", "input_size": 64, "epochs": 10},
             "provenance": {"device": device, "cpu": cpu, "kernels": {"cpu_flags": flags}},
             "timing": {"setup": setup, "steps": 100.0, "validation": 5.0, "final": 1.0}, "images_per_second": ips}
     (folder / f"{name}.json").write_text(json.dumps(meta))

@@ -12,13 +12,14 @@ import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .. import checks
 from .config import RunConfig, check_config, with_loss_defaults
 from .store import REPO_ROOT, use_store
 
 __all__ = ["Profile", "Tuning", "PROFILES", "get_profile", "make_config", "profile_runs", "committed_stores",
-           "use_results_store", "CALIBRATED", "chosen_error_model", "error_model", "is_available"]
+           "results_stores", "use_results_store", "CALIBRATED", "chosen_error_model", "error_model", "is_available"]
 
 
 @dataclass(frozen=True)
@@ -237,13 +238,18 @@ def committed_stores() -> tuple[str, ...]:
     return tuple(f"{p.folder}/runs" for p in PROFILES.values() if p.folder)
 
 
+def results_stores(results_dir) -> tuple[Path, list[Path]]:
+    """``<results_dir>/runs`` (resolved) and the other committed stores (:func:`committed_stores`)."""
+    own = (REPO_ROOT / results_dir / "runs").resolve()
+    return own, [REPO_ROOT / s for s in committed_stores() if (REPO_ROOT / s).resolve() != own]
+
+
 def use_results_store(results_dir) -> None:
     """New runs go to ``<results_dir>/runs``; a run stored in any committed store (:func:`committed_stores`) is found
     there, not trained again. Unless the caller chose a store already (``ANISO_RUNS_DIR`` set)."""
     if "ANISO_RUNS_DIR" in os.environ:
         return
-    own = (REPO_ROOT / results_dir / "runs").resolve()
-    use_store(own, [REPO_ROOT / s for s in committed_stores() if (REPO_ROOT / s).resolve() != own])
+    use_store(*results_stores(results_dir))
 
 
 def profile_runs(profile: str) -> int:
